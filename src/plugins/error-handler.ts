@@ -1,0 +1,56 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, ERRORS, type ErrorCode } from '../domain/errors.js';
+
+/** Fastify's own error codes that have a name in our catalogue. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_VALIDATION: 'BAD_REQUEST',
+};
+
+/** One error body for every route: `{ code, message, requestId }`. Never `SUCCESS`. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    let code: ErrorCode;
+    let message: string;
+    if (error instanceof AppError) {
+      code = error.code;
+      message = error.publicMessage ?? ERRORS[code].message;
+    } else {
+      code = FASTIFY_CODES[error.code] ?? fromStatus(error.statusCode);
+      message = code === 'BAD_REQUEST' && error.code === 'FST_ERR_VALIDATION' ? error.message : ERRORS[code].message;
+    }
+    const status = ERRORS[code].status;
+    if (status >= 500) request.log.error({ err: error, code }, 'request failed');
+    else if (!(error instanceof AppError)) request.log.info({ code, reason: error.message }, 'request refused');
+    if (code === 'RATE_LIMITED' && 'headers' in error) reply.headers(error.headers as Record<string, string>);
+    return reply.code(status).type('application/json').send({ code, message, requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message, requestId: request.id }),
+  );
+}
+
+function fromStatus(status: number | undefined): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'BAD_REQUEST';
+    case 404:
+      return 'NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 413:
+      return 'BODY_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 429:
+      return 'RATE_LIMITED';
+    case 503:
+      return 'DATABASE_UNAVAILABLE';
+    default:
+      return 'INTERNAL';
+  }
+}

@@ -1,0 +1,137 @@
+import secureJson from 'secure-json-parse';
+
+/** Why a body could not be read as a Starpay envelope; each maps to a 400. */
+export class EnvelopeError extends Error {}
+
+export interface Envelope {
+  /** The parsed `request` object. */
+  request: Record<string, unknown>;
+  /** The exact text Starpay signed: the raw `request` member, or the decoded content of a string `request`. */
+  signedText: string;
+  /** The `signature` member, if it is a string. */
+  signature: string | undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Decodes the raw body as UTF-8 (a BOM is dropped); invalid UTF-8 is refused. */
+export function decodeBody(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new EnvelopeError('body is not valid UTF-8');
+  }
+}
+
+/** Parses JSON refusing `__proto__` and `constructor.prototype` keys. */
+export function parseJson(text: string): unknown {
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw new EnvelopeError('body is not valid JSON');
+  }
+}
+
+/**
+ * Reads `{"request": …, "signature": …}`, a one-element array holding it, or the same with `request`
+ * as a JSON string. The signed text is sliced from the source, never re-serialised.
+ */
+export function readEnvelope(text: string, parsed: unknown): Envelope {
+  let envelope = parsed;
+  let envelopeStart = 0;
+  if (Array.isArray(parsed)) {
+    if (parsed.length !== 1) throw new EnvelopeError('an array body must hold exactly one notification');
+    envelope = parsed[0];
+    envelopeStart = skipWhitespace(text, text.indexOf('[') + 1);
+  }
+  if (!isPlainObject(envelope)) throw new EnvelopeError('body must be an object with request and signature');
+
+  const members = topLevelMembers(text, envelopeStart);
+  const requestSpan = members.get('request');
+  if (requestSpan === undefined) throw new EnvelopeError('request is missing');
+
+  const rawRequest = envelope.request;
+  let request: unknown;
+  let signedText: string;
+  if (typeof rawRequest === 'string') {
+    signedText = rawRequest;
+    request = parseJson(rawRequest);
+  } else {
+    signedText = text.slice(requestSpan.start, requestSpan.end);
+    request = rawRequest;
+  }
+  if (!isPlainObject(request)) throw new EnvelopeError('request must be a JSON object');
+
+  const signature = typeof envelope.signature === 'string' ? envelope.signature : undefined;
+  return { request, signedText, signature };
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * Source spans of the members of the object starting at `from` (the text is already known to be
+ * valid JSON). A repeated member is refused: its meaning would depend on the parser.
+ */
+function topLevelMembers(text: string, from: number): Map<string, Span> {
+  const members = new Map<string, Span>();
+  let i = skipWhitespace(text, from);
+  if (text[i] !== '{') throw new EnvelopeError('body must be an object with request and signature');
+  i = skipWhitespace(text, i + 1);
+  while (text[i] !== '}') {
+    const keyEnd = skipString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipWhitespace(text, keyEnd);
+    i = skipWhitespace(text, i + 1); // the ':'
+    const start = i;
+    const end = skipValue(text, i);
+    if (members.has(key)) throw new EnvelopeError(`member ${key} appears twice`);
+    members.set(key, { start, end });
+    i = skipWhitespace(text, end);
+    if (text[i] === ',') i = skipWhitespace(text, i + 1);
+  }
+  return members;
+}
+
+function skipWhitespace(text: string, i: number): number {
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  return i;
+}
+
+/** `i` is at an opening quote; returns the index after the closing quote. */
+function skipString(text: string, i: number): number {
+  i++;
+  while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+  return i + 1;
+}
+
+/** Returns the index just after the JSON value starting at `i`. */
+function skipValue(text: string, i: number): number {
+  const first = text[i];
+  if (first === '"') return skipString(text, i);
+  if (first !== '{' && first !== '[') {
+    while (i < text.length && !',}] \t\n\r'.includes(text[i] as string)) i++;
+    return i;
+  }
+  let depth = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '"') {
+      i = skipString(text, i);
+      continue;
+    }
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+    i++;
+  }
+  return i;
+}

@@ -1,0 +1,51 @@
+import type { Delivery, Notification, Order } from '../generated/prisma/client.js';
+
+/** Ids exposed by the ops API carry a prefix, so a pasted id says what it is. */
+export const NOTIFICATION_ID_PREFIX = 'ntf_';
+export const DELIVERY_ID_PREFIX = 'dlv_';
+
+export function orderView(order: Order) {
+  return {
+    kind: order.kind,
+    orderRef: order.orderRef,
+    state: order.state,
+    rawState: order.rawState,
+    amount: order.amount === null ? null : Number(order.amount),
+    currency: order.currency,
+    trxDate: order.trxDate,
+    errorCode: order.errorCode,
+    errorMessage: order.errorMessage,
+    conflict: order.conflict,
+    notificationCount: order.notificationCount,
+    createdAt: order.createdAt.toISOString(),
+    updatedAt: order.updatedAt.toISOString(),
+  };
+}
+
+export function notificationView(notification: Notification) {
+  return {
+    id: `${NOTIFICATION_ID_PREFIX}${notification.id}`,
+    kind: notification.kind,
+    orderRef: notification.orderRef,
+    msgId: notification.msgId,
+    status: notification.status,
+    reason: notification.reason,
+    firstReceivedAt: notification.firstReceivedAt.toISOString(),
+    lastReceivedAt: notification.lastReceivedAt.toISOString(),
+    deliveryCount: notification.deliveryCount,
+    request: notification.request,
+  };
+}
+
+export function deliveryView(delivery: Delivery & { event: { publicId: string } }) {
+  return {
+    id: `${DELIVERY_ID_PREFIX}${delivery.id}`,
+    eventId: delivery.event.publicId,
+    url: delivery.url,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    lastError: delivery.lastError,
+    nextAttemptAt: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
+    deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+  };
+}

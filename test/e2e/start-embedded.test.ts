@@ -1,0 +1,51 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEV_PRIVATE_KEY_FILE } from '../../src/starpay/dev-keys.js';
+import { requestFields, signedBody } from '../helpers/starpay.js';
+import { startServerProcess } from '../helpers/server-process.js';
+
+const dataDirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('the service started with no configuration', () => {
+  it('runs on an embedded database, accepts notifications signed with its development key, and keeps them across restarts', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-e2e-'));
+    dataDirs.push(dataDir);
+    const env = { DATA_DIR: dataDir, DATABASE_URL: undefined, TEST_DATABASE_URL: undefined, NODE_ENV: undefined, OPS_API_TOKEN: 'e2e-token' };
+
+    const first = await startServerProcess(env);
+    expect(first.output()).toContain('started an embedded PostgreSQL');
+    const privateKey = createPrivateKey(await readFile(path.join(dataDir, DEV_PRIVATE_KEY_FILE), 'utf8'));
+    const fields = requestFields();
+    const response = await fetch(`${first.url}/notify/starpay/repayment`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: signedBody(fields, privateKey),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('SUCCESS');
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await startServerProcess(env);
+    try {
+      const lookup = await fetch(`${second.url}/ops/orders/repayment/${fields.originalMsgId}`, {
+        headers: { authorization: 'Bearer e2e-token' },
+      });
+      expect(lookup.status).toBe(200);
+      expect((await lookup.json()).order.state).toBe('SUCCESS');
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  it('refuses to start in production without its secrets, naming them on one line', async () => {
+    await expect(startServerProcess({ NODE_ENV: 'production', STARPAY_PUBLIC_KEYS: undefined, OPS_API_TOKEN: undefined })).rejects.toThrow(
+      /exited with 1:\s*invalid configuration: STARPAY_PUBLIC_KEYS .*OPS_API_TOKEN/,
+    );
+  });
+});

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
+import { createLogger } from '../../src/logger.js';
+import { parsePublicKeys } from '../../src/starpay/public-keys.js';
+import { openDatabase, type Database } from '../../src/store/database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { generateTestKeyPair, type TestKeyPair } from './starpay.js';
+
+export const OPS_TOKEN = 'test-ops-token-0123456789';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Database;
+  database: TestDatabase;
+  config: Config;
+  /** The Starpay key pair the app trusts. */
+  starpay: TestKeyPair;
+  close(): Promise<void>;
+}
+
+/** The real app on its own migrated database, trusting a freshly generated Starpay key. */
+export async function startTestApp(env: Record<string, string> = {}, starpay = generateTestKeyPair()): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
+    OPS_API_TOKEN: OPS_TOKEN,
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: database.url,
+    ...env,
+  });
+  const db = openDatabase(database.url);
+  const app = await buildApp({
+    config,
+    db,
+    starpayKeys: parsePublicKeys(config.starpayPublicKeys ?? ''),
+    logger: createLogger('silent'),
+  });
+  return {
+    app,
+    db,
+    database,
+    config,
+    starpay,
+    async close() {
+      await app.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}

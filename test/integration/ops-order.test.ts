@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { requestFields, signedBody } from '../helpers/starpay.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ FORWARD_URLS: 'http://127.0.0.1:9/hook', FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const auth = { authorization: `Bearer ${OPS_TOKEN}` };
+
+describe('GET /ops/orders/:kind/:orderRef', () => {
+  it('returns the order with its notifications and deliveries', async () => {
+    const fields = requestFields({ trxState: 'SUCCESS', trxAmount: '10000' });
+    const body = signedBody(fields, t.starpay.privateKey);
+    await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: body });
+    await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: body });
+
+    const response = await t.app.inject({ url: `/ops/orders/repayment/${fields.originalMsgId}`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    const detail = response.json();
+    expect(detail.order).toEqual({
+      kind: 'repayment',
+      orderRef: fields.originalMsgId,
+      state: 'SUCCESS',
+      rawState: 'SUCCESS',
+      amount: 10000,
+      currency: 'PHP',
+      trxDate: '2024-11-25T17:49:51+08:00',
+      errorCode: null,
+      errorMessage: null,
+      conflict: false,
+      notificationCount: 1,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    expect(detail.notifications).toEqual([
+      {
+        id: expect.stringMatching(/^ntf_\d+$/),
+        kind: 'repayment',
+        orderRef: fields.originalMsgId,
+        msgId: fields.msgId,
+        status: 'accepted',
+        reason: null,
+        firstReceivedAt: expect.any(String),
+        lastReceivedAt: expect.any(String),
+        deliveryCount: 2,
+        request: fields,
+      },
+    ]);
+    expect(detail.deliveries).toEqual([
+      {
+        id: expect.stringMatching(/^dlv_\d+$/),
+        eventId: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+        url: 'http://127.0.0.1:9/hook',
+        status: 'pending',
+        attempts: 0,
+        lastError: null,
+        nextAttemptAt: expect.any(String),
+        deliveredAt: null,
+      },
+    ]);
+  });
+
+  it('answers 404 for an unknown order and 400 for an unknown kind', async () => {
+    expect((await t.app.inject({ url: '/ops/orders/repayment/nope', headers: auth })).statusCode).toBe(404);
+    const bad = await t.app.inject({ url: '/ops/orders/refund/x', headers: auth });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toContain('kind');
+  });
+
+  it.each([
+    ['no token', {}],
+    ['a wrong token', { authorization: 'Bearer wrong' }],
+    ['a token without the Bearer scheme', { authorization: OPS_TOKEN }],
+  ])('answers 401 with %s', async (_label, headers) => {
+    const response = await t.app.inject({ url: '/ops/orders/repayment/x', headers });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('answers 401 to unknown /ops paths without a token too', async () => {
+    expect((await t.app.inject({ url: '/ops/whatever' })).statusCode).toBe(401);
+  });
+
+  it('answers 401 to every call when OPS_API_TOKEN is unset', async () => {
+    const open = await startTestApp({ OPS_API_TOKEN: '' });
+    try {
+      for (const headers of [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer undefined' }]) {
+        expect((await open.app.inject({ url: '/ops/orders/repayment/x', headers })).statusCode).toBe(401);
+      }
+    } finally {
+      await open.close();
+    }
+  });
+});

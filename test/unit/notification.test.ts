@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseState, transition } from '../../src/domain/order-state.js';
+import { NotificationFieldError, toCentavos, toNotification } from '../../src/starpay/notification.js';
+
+describe('toCentavos', () => {
+  it.each([
+    [10000, 10000],
+    ['10000', 10000],
+    ['10000.00', 10000],
+    [10000.5, null],
+    ['12.34', null],
+    ['abc', null],
+    [1e21, null],
+    [null, null],
+    [true, null],
+  ])('reads %j as %j', (input, expected) => {
+    expect(toCentavos(input)).toBe(expected);
+  });
+});
+
+describe('toNotification', () => {
+  it('keys a notification by msgId, or by the hash of the signed text without one', () => {
+    const withId = toNotification('repayment', { originalMsgId: 'o', trxState: 'FAIL', msgId: 'm1' }, '{}');
+    expect(withId).toMatchObject({ dedupKey: 'msg:m1', state: 'FAILED', rawState: 'FAIL' });
+    const a = toNotification('repayment', { originalMsgId: 'o', trxState: 'S' }, '{"a":1}');
+    const b = toNotification('repayment', { originalMsgId: 'o', trxState: 'S' }, '{"a": 1}');
+    expect(a.dedupKey).toMatch(/^sha256:/);
+    expect(a.dedupKey).not.toBe(b.dedupKey);
+  });
+
+  it('requires originalMsgId and trxState as non-empty strings', () => {
+    expect(() => toNotification('repayment', { trxState: 'SUCCESS' }, '')).toThrow(NotificationFieldError);
+    expect(() => toNotification('repayment', { originalMsgId: 'o', trxState: '' }, '')).toThrow(NotificationFieldError);
+  });
+});
+
+describe('order state', () => {
+  it('normalises trxState', () => {
+    expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'PROCESSING', ''].map(normaliseState)).toEqual([
+      'SUCCESS', 'FAILED', 'FAILED', 'FAILED', 'SUCCESS', 'PENDING', 'PENDING',
+    ]);
+  });
+
+  it('never moves a final state', () => {
+    expect(transition(null, 'PENDING')).toBe('created');
+    expect(transition('PENDING', 'SUCCESS')).toBe('changed');
+    expect(transition('SUCCESS', 'FAILED')).toBe('conflict');
+    expect(transition('FAILED', 'PENDING')).toBe('unchanged');
+    expect(transition('SUCCESS', 'SUCCESS')).toBe('unchanged');
+  });
+});

@@ -1,0 +1,61 @@
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { checkSignature } from '../../src/starpay/signature.js';
+import { parsePublicKeys, PublicKeyError } from '../../src/starpay/public-keys.js';
+import { generateTestKeyPair, signText } from '../helpers/starpay.js';
+
+const pair = generateTestKeyPair();
+const keys = parsePublicKeys(pair.publicKeyPem);
+
+describe('checkSignature', () => {
+  const text = '{"originalMsgId":"1","trxState":"SUCCESS"}';
+  const request = JSON.parse(text);
+
+  it('verifies SHA256withRSA over the exact text', () => {
+    expect(checkSignature(text, request, signText(text, pair.privateKey), keys)).toEqual({ ok: true, candidate: 'raw' });
+  });
+
+  it('accepts a signature with line breaks or in URL-safe base64', () => {
+    const signature = signText(text, pair.privateKey);
+    const wrapped = signature.replace(/(.{64})/g, '$1\n');
+    const urlSafe = signature.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect(checkSignature(text, request, wrapped, keys).ok).toBe(true);
+    expect(checkSignature(text, request, urlSafe, keys).ok).toBe(true);
+  });
+
+  it('falls back to the compact serialisation when the sender signed that but sent pretty JSON', () => {
+    const pretty = JSON.stringify(request, null, 2);
+    expect(checkSignature(pretty, request, signText(text, pair.privateKey), keys)).toEqual({ ok: true, candidate: 'compact' });
+  });
+
+  it('names why a signature is refused', () => {
+    expect(checkSignature(text, request, undefined, keys)).toEqual({ ok: false, reason: 'SIGNATURE_MISSING' });
+    expect(checkSignature(text, request, '***', keys)).toEqual({ ok: false, reason: 'SIGNATURE_UNDECODABLE' });
+    const other = signText(text, generateTestKeyPair().privateKey);
+    expect(checkSignature(text, request, other, keys)).toEqual({ ok: false, reason: 'SIGNATURE_MISMATCH' });
+    const altered = text.replace('SUCCESS', 'FAILED');
+    expect(checkSignature(altered, JSON.parse(altered), signText(text, pair.privateKey), keys).ok).toBe(false);
+  });
+});
+
+describe('parsePublicKeys', () => {
+  const second = generateTestKeyPair();
+
+  it('reads PEM and bare base64 keys separated by commas or blank lines', () => {
+    expect(parsePublicKeys(`${pair.publicKeyPem},${second.publicKeyBase64}`)).toHaveLength(2);
+    expect(parsePublicKeys(`${pair.publicKeyBase64}\n\n${second.publicKeyBase64}`)).toHaveLength(2);
+    expect(parsePublicKeys(`${pair.publicKeyPem}\n${second.publicKeyPem}`)).toHaveLength(2);
+    const parsed = parsePublicKeys(second.publicKeyBase64)[0];
+    expect(parsed?.export({ type: 'spki', format: 'pem' })).toBe(second.publicKeyPem);
+  });
+
+  it('refuses keys under 2048 bits, non-RSA keys, garbage and an empty list', () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(() => parsePublicKeys(weak)).toThrow(/1024 bits/);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(() => parsePublicKeys(ec)).toThrow(PublicKeyError);
+    expect(() => parsePublicKeys('not-a-key')).toThrow(PublicKeyError);
+    expect(() => parsePublicKeys(' , ')).toThrow(/no Starpay public key/);
+    expect(createPublicKey(pair.publicKeyPem).asymmetricKeyDetails?.modulusLength).toBe(2048);
+  });
+});
