@@ -37,7 +37,7 @@ describe('the service started with no configuration', () => {
         headers: { authorization: 'Bearer e2e-token' },
       });
       expect(lookup.status).toBe(200);
-      expect((await lookup.json()).order.state).toBe('SUCCESS');
+      expect(((await lookup.json()) as { order: { state: string } }).order.state).toBe('SUCCESS');
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
     }
