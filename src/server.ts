@@ -4,11 +4,15 @@ import pg from 'pg';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
+import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
+import { createHttpSender } from './forwarder/http-sender.js';
 import { createLogger } from './logger.js';
+import { createMetrics } from './plugins/metrics.js';
 import { loadStarpayKeys } from './starpay/load-keys.js';
 import { openDatabase } from './store/database.js';
 import { pruneRejections } from './store/ingest.js';
 import { migrate } from './store/migrate.js';
+import { countPendingDeliveries } from './store/outbox.js';
 
 const REJECTIONS_KEPT = 10_000;
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -44,6 +48,22 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp({ config, db, starpayKeys: starpay.keys, logger: log });
+  const metrics = createMetrics({ backlog: () => countPendingDeliveries(db.pool) });
+
+  // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
+  let forwarder: Forwarder | undefined;
+  const sender = createHttpSender(config.forward.timeoutMs);
+  if (config.forward.secret !== undefined && config.forward.urls.length > 0) {
+    forwarder = createForwarder({
+      pool: db.pool,
+      forward: { ...config.forward, secret: config.forward.secret },
+      send: sender.send,
+      logger: log.child({ component: 'forwarder' }),
+      metrics,
+    });
+    forwarder.start();
+  }
+
   const pruning = setInterval(() => {
     pruneRejections(db.pool, REJECTIONS_KEPT).catch((error: unknown) => log.warn({ err: error }, 'pruning rejections failed'));
   }, PRUNE_EVERY_MS);
@@ -53,7 +73,9 @@ async function main(): Promise<void> {
     if (err !== undefined) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
     clearInterval(pruning);
-    await app.close();
+    // Stop taking requests and claiming deliveries; let the in-flight ones of both finish.
+    await Promise.all([app.close(), forwarder?.stop()]);
+    await sender.close();
     await db.close();
     await embedded?.stop();
   });

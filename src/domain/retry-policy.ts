@@ -1,0 +1,21 @@
+/** Longest wait between two attempts of a delivery. */
+export const MAX_RETRY_DELAY_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * Delay before the next attempt after `attempts` failed ones: exponential from `backoffMs`,
+ * with "equal jitter" (half fixed, half random) so that retries of many deliveries spread out,
+ * never earlier than the receiver's Retry-After, and capped at 6 hours.
+ */
+export function retryDelayMs(attempts: number, backoffMs: number, random: () => number, retryAfterMs?: number): number {
+  const exponential = Math.min(backoffMs * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_MS);
+  const jittered = exponential / 2 + random() * (exponential / 2);
+  return Math.round(Math.min(Math.max(jittered, retryAfterMs ?? 0), MAX_RETRY_DELAY_MS));
+}
+
+/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
