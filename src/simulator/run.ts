@@ -1,0 +1,171 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { OrderPlan, PlannedNotification } from './plan.js';
+import { signedBody } from './request.js';
+
+export interface Reply {
+  /** 0 when no HTTP reply came (connection refused, timeout). */
+  status: number;
+  body: Buffer;
+}
+
+export type Post = (url: string, body: string, timeoutMs: number) => Promise<Reply>;
+
+export interface RunOptions {
+  /** The receiver's base URL; notifications go to `<url>/notify/starpay/<kind>`. */
+  url: string;
+  /** Signs genuine notifications (the key whose public half the receiver trusts). */
+  privateKey: KeyObject;
+  /** Signs forged ones; a throwaway key when omitted. */
+  forgeryKey?: KeyObject;
+  /** Waits before each resend (see schedule.ts). */
+  delays: readonly number[];
+  /** Requests in flight at once. */
+  concurrency: number;
+  timeoutMs: number;
+  post?: Post;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called as each delivery (one copy of one notification) ends. */
+  onDelivery?: (delivery: Delivery) => void;
+}
+
+/** The counts of the summary line; every HTTP request is counted once in `sent`. */
+export interface Summary {
+  sent: number;
+  /** Requests answered with status 200 and exactly the 7 bytes `SUCCESS`. */
+  success: number;
+  /** Requests answered 4xx (but 408 and 429, which are worth resending). */
+  refused: number;
+  /** Resends after a reply that was neither. */
+  retried: number;
+}
+
+export interface Delivery {
+  order: OrderPlan;
+  notification: PlannedNotification;
+  outcome: 'acknowledged' | 'refused' | 'unacknowledged';
+  attempts: number;
+  /** The last reply, e.g. `200 SUCCESS`, `401`, `ECONNREFUSED`. */
+  lastReply: string;
+  /** Genuine ones must be acknowledged; forged ones refused with 401. */
+  asExpected: boolean;
+}
+
+export interface RunResult {
+  summary: Summary;
+  deliveries: Delivery[];
+  /** Every delivery ended as expected. */
+  ok: boolean;
+}
+
+const ACK = Buffer.from('SUCCESS');
+
+/**
+ * Sends every order's notifications one after the other, each copy resent on Starpay's schedule
+ * until the reply is exactly SUCCESS. A 4xx is not resent: the same bytes would get the same
+ * verdict (Starpay itself would keep resending; here it would only stretch the run).
+ */
+export async function runSimulation(orders: readonly OrderPlan[], options: RunOptions): Promise<RunResult> {
+  const post = options.post ?? httpPost;
+  const sleep = options.sleep ?? ((ms: number) => sleepFor(ms));
+  const limit = limiter(options.concurrency);
+  const needsForgery = orders.some((order) => order.notifications.some((n) => n.role === 'forged'));
+  const forgeryKey = options.forgeryKey ?? (needsForgery ? throwawayKey() : options.privateKey);
+  const summary: Summary = { sent: 0, success: 0, refused: 0, retried: 0 };
+  const deliveries: Delivery[] = [];
+
+  async function deliver(order: OrderPlan, notification: PlannedNotification, body: string): Promise<void> {
+    const endpoint = `${options.url.replace(/\/+$/, '')}/notify/starpay/${order.kind}`;
+    let reply: Reply;
+    let attempts = 0;
+    let outcome: Delivery['outcome'];
+    for (;;) {
+      reply = await limit(() => post(endpoint, body, options.timeoutMs));
+      summary.sent++;
+      attempts++;
+      if (reply.status === 200 && reply.body.equals(ACK)) {
+        summary.success++;
+        outcome = 'acknowledged';
+        break;
+      }
+      if (isRefusal(reply.status)) {
+        summary.refused++;
+        outcome = 'refused';
+        break;
+      }
+      const wait = options.delays[attempts - 1];
+      if (wait === undefined) {
+        outcome = 'unacknowledged';
+        break;
+      }
+      await sleep(wait);
+      summary.retried++;
+    }
+    const forged = notification.role === 'forged';
+    const asExpected = forged ? outcome === 'refused' && reply.status === 401 : outcome === 'acknowledged';
+    const delivery: Delivery = { order, notification, outcome, attempts, lastReply: describeReply(reply), asExpected };
+    deliveries.push(delivery);
+    options.onDelivery?.(delivery);
+  }
+
+  await Promise.all(
+    orders.map(async (order) => {
+      for (const notification of order.notifications) {
+        const key = notification.role === 'forged' ? forgeryKey : options.privateKey;
+        const body = signedBody(notification.fields, key, notification.spelling);
+        await Promise.all(Array.from({ length: notification.copies }, () => deliver(order, notification, body)));
+      }
+    }),
+  );
+  return { summary, deliveries, ok: deliveries.every((d) => d.asExpected) };
+}
+
+export function formatSummary(summary: Summary): string {
+  return `sent ${summary.sent}, SUCCESS ${summary.success}, refused ${summary.refused}, retried ${summary.retried}`;
+}
+
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function describeReply(reply: Reply): string {
+  if (reply.status === 0) return reply.body.toString();
+  if (reply.status !== 200) return String(reply.status);
+  return reply.body.equals(ACK) ? '200 SUCCESS' : `200 ${JSON.stringify(reply.body.toString('utf8', 0, 80))}`;
+}
+
+function throwawayKey(): KeyObject {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+}
+
+/** POST with fetch; a network error or timeout becomes status 0, like any other unacknowledged reply. */
+export async function httpPost(url: string, body: string, timeoutMs: number): Promise<Reply> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'starpay-simulator' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return { status: 0, body: Buffer.from(cause?.code ?? (error as Error).name) };
+  }
+}
+
+/** At most `max` tasks at once; the rest wait in order. */
+function limiter(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    while (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
