@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,13 @@ describe('the service started with no configuration', () => {
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
     }
+  });
+
+  it('refuses to start with a Starpay key under 2048 bits', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await expect(startServerProcess({ STARPAY_PUBLIC_KEYS: weak, DATABASE_URL: 'postgres://127.0.0.1:1/none' })).rejects.toThrow(
+      /exited with 1:[\s\S]*1024 bits; at least 2048/,
+    );
   });
 
   it('refuses to start in production without its secrets, naming them on one line', async () => {
