@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { healthRoutes } from './plugins/health.js';
+import { createMetrics, metricsRoutes, type Metrics } from './plugins/metrics.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { useZodSchemas } from './plugins/zod-schemas.js';
 import type { Database } from './store/database.js';
+import { countPendingDeliveries } from './store/outbox.js';
 
 export interface AppDeps {
   config: Config;
@@ -14,6 +19,8 @@ export interface AppDeps {
   /** Starpay platform public keys, parsed once at start-up. */
   starpayKeys: readonly KeyObject[];
   logger: FastifyBaseLogger;
+  /** Shared with the forwarder by src/server.ts; a fresh registry when absent (tests). */
+  metrics?: Metrics;
 }
 
 /** Builds the HTTP app; listening, signals and the process belong to src/server.ts. */
@@ -35,9 +42,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  const metrics = deps.metrics ?? createMetrics({ backlog: () => countPendingDeliveries(deps.db.pool) });
+
   registerErrorHandler(app);
+  useZodSchemas(app);
+  // Limits are per scope (/ops strict, /notify generous): none applies unless a scope asks.
+  await app.register(rateLimit, { global: false });
+  await registerOpenApi(app);
   await app.register(healthRoutes, { db: deps.db });
-  await app.register(notifyRoutes, { config: deps.config, db: deps.db, starpayKeys: deps.starpayKeys });
+  await app.register(metricsRoutes, { metrics });
+  await app.register(notifyRoutes, { config: deps.config, db: deps.db, starpayKeys: deps.starpayKeys, metrics });
   await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db });
   return app;
 }

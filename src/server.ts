@@ -47,8 +47,9 @@ async function main(): Promise<void> {
     log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
   }
 
-  const app = await buildApp({ config, db, starpayKeys: starpay.keys, logger: log });
+  // One registry for the routes and the forwarder.
   const metrics = createMetrics({ backlog: () => countPendingDeliveries(db.pool) });
+  const app = await buildApp({ config, db, starpayKeys: starpay.keys, logger: log, metrics });
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   let forwarder: Forwarder | undefined;

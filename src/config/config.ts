@@ -46,6 +46,13 @@ export const EnvSchema = z
     FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
     FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
     NOTIFY_BODY_LIMIT: positiveInt(65_536).describe('largest notification body in bytes'),
+    OPS_RATE_LIMIT: z.coerce.number().int().min(0).default(300).describe('/ops requests per minute and client IP; 0 disables'),
+    NOTIFY_RATE_LIMIT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(6000)
+      .describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: optionalText.describe('Fastify trustProxy: true, a hop count or a list of addresses'),
   })
@@ -82,6 +89,8 @@ export interface Config {
     timeoutMs: number;
   };
   notifyBodyLimit: number;
+  /** Requests per minute and client IP; 0 means unlimited. */
+  rateLimits: { ops: number; notify: number };
   logLevel: Env['LOG_LEVEL'];
   trustProxy: boolean | number | string | undefined;
 }
@@ -117,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       timeoutMs: e.FORWARD_TIMEOUT_MS,
     }),
     notifyBodyLimit: e.NOTIFY_BODY_LIMIT,
+    rateLimits: Object.freeze({ ops: e.OPS_RATE_LIMIT, notify: e.NOTIFY_RATE_LIMIT }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
   });

@@ -11,6 +11,7 @@ export const ERRORS = {
   MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
   BODY_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },

@@ -1,5 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { AppError, ERRORS, type ErrorCode } from '../domain/errors.js';
+
+/** The one error body, as /openapi.json describes it. */
+export const ErrorBodySchema = z.object({ code: z.string(), message: z.string(), requestId: z.string() });
 
 /** Fastify's own error codes that have a name in our catalogue. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -13,13 +17,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** One error body for every route: `{ code, message, requestId }`. Never `SUCCESS`. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    let code: ErrorCode;
+    const code = errorCodeOf(error);
     let message: string;
     if (error instanceof AppError) {
-      code = error.code;
       message = error.publicMessage ?? ERRORS[code].message;
     } else {
-      code = FASTIFY_CODES[error.code] ?? fromStatus(error.statusCode);
       message = code === 'BAD_REQUEST' && error.code === 'FST_ERR_VALIDATION' ? error.message : ERRORS[code].message;
     }
     const status = ERRORS[code].status;
@@ -32,6 +34,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message, requestId: request.id }),
   );
+}
+
+/** The catalogue code an error is answered with. */
+export function errorCodeOf(error: FastifyError | AppError): ErrorCode {
+  if (error instanceof AppError) return error.code;
+  return FASTIFY_CODES[error.code] ?? fromStatus(error.statusCode);
 }
 
 function fromStatus(status: number | undefined): ErrorCode {

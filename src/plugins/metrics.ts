@@ -1,4 +1,6 @@
+import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { documentedAs } from './openapi.js';
 
 /**
  * The service's Prometheus series, on a registry of their own (one per app, so tests can build
@@ -47,3 +49,24 @@ export function createMetrics(options: { backlog?: () => Promise<number> } = {})
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** GET /metrics: the registry in Prometheus text format. */
+export async function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics }): Promise<void> {
+  const { registry } = options.metrics;
+  app.get(
+    '/metrics',
+    {
+      config: documentedAs({
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        description:
+          'starpay_notifications_total{kind,outcome}, starpay_signature_failures_total{kind,reason}, ' +
+          'starpay_notify_reply_seconds{kind,status}, starpay_deliveries_total{outcome}, starpay_outbox_backlog, and process metrics.',
+        response: {
+          200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+        },
+      }),
+    },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { deliveryView, notificationView, orderView } from './ops-views.js';
+import { toPage, type Page } from './page.js';
 
 /** One order with its accepted notifications and its deliveries, oldest first; undefined if unknown. */
 export async function findOrderDetail(prisma: PrismaClient, kind: string, orderRef: string) {
@@ -18,4 +19,38 @@ export async function findOrderDetail(prisma: PrismaClient, kind: string, orderR
     notifications: notifications.map(notificationView),
     deliveries: deliveries.map(deliveryView),
   };
+}
+
+/** Where an order listing resumes: the (updatedAt, id) of the previous page's last order. */
+export interface OrderKey {
+  updatedAt: Date;
+  id: bigint;
+}
+
+export interface OrderListQuery {
+  kind?: string | undefined;
+  state?: string | undefined;
+  conflict?: boolean | undefined;
+  updatedAfter?: Date | undefined;
+  updatedBefore?: Date | undefined;
+  limit: number;
+  after?: OrderKey | undefined;
+}
+
+/** Orders, most recently updated first; served by the orders_*updated_at_idx indexes. */
+export async function listOrders(prisma: PrismaClient, query: OrderListQuery): Promise<Page<ReturnType<typeof orderView>, OrderKey>> {
+  const { after } = query;
+  const rows = await prisma.order.findMany({
+    where: {
+      kind: query.kind,
+      state: query.state,
+      conflict: query.conflict,
+      updatedAt: { gt: query.updatedAfter, lt: query.updatedBefore },
+      // (updated_at, id) < (after): the redundant `lte` bounds the index scan, the OR breaks ties.
+      AND: after === undefined ? [] : [{ updatedAt: { lte: after.updatedAt } }, { OR: [{ updatedAt: { lt: after.updatedAt } }, { id: { lt: after.id } }] }],
+    },
+    orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+    take: query.limit + 1,
+  });
+  return toPage(rows, query.limit, orderView, (row) => ({ updatedAt: row.updatedAt, id: row.id }));
 }

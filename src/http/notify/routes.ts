@@ -2,15 +2,20 @@ import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
+import type { Metrics } from '../../plugins/metrics.js';
+import { documentedAs } from '../../plugins/openapi.js';
 import { NOTIFICATION_KINDS, type NotificationKind } from '../../starpay/notification.js';
 import type { Database } from '../../store/database.js';
 import { ingestNotification, recordRejection } from '../../store/ingest.js';
+import { instrumentNotify, recordOutcome } from './instrument.js';
+import { notifyRouteDocs } from './openapi.js';
 import { verifyNotification } from './verify.js';
 
 export interface NotifyRoutesOptions {
   config: Config;
   db: Database;
   starpayKeys: readonly KeyObject[];
+  metrics: Metrics;
 }
 
 /** The acknowledgement Starpay waits for; anything else makes it resend. */
@@ -27,9 +32,14 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.notifyBodyLimit }, (_request, body, done) => {
     done(null, body);
   });
+  instrumentNotify(app, options.metrics);
+  // A safety net far above Starpay's traffic and retries; local callers (load tests) are exempt.
+  if (config.rateLimits.notify > 0) {
+    app.addHook('onRequest', app.rateLimit({ max: config.rateLimits.notify, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) }));
+  }
 
   for (const kind of NOTIFICATION_KINDS) {
-    app.post(`/notify/starpay/${kind}`, async (request, reply) => {
+    app.post(`/notify/starpay/${kind}`, { config: documentedAs(notifyRouteDocs(kind)) }, async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const result = verifyNotification(kind, body, { keys: starpayKeys, mchId: config.starpayMchId });
 
@@ -56,9 +66,14 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
         { kind, orderRef: notification.orderRef, msgId: notification.msgId, state: notification.state, outcome: outcome.outcome },
         'notification stored',
       );
+      recordOutcome(request, outcome.outcome);
       return reply.code(200).type('text/plain').send(ACK);
     });
   }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || /^(::ffff:)?127\./.test(ip);
 }
 
 async function recordRefusal(

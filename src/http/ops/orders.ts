@@ -1,24 +1,74 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.js';
-import { NOTIFICATION_KINDS } from '../../starpay/notification.js';
+import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
-import { findOrderDetail } from '../../store/orders.js';
+import { findOrderDetail, listOrders } from '../../store/orders.js';
+import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
+import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, errorReplies, pageSchema } from './schemas.js';
 
 export const OrderParamsSchema = z.object({
-  kind: z.enum(NOTIFICATION_KINDS),
+  kind: KindSchema,
   orderRef: z.string().min(1).max(256),
 });
 
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((text) => new Date(text))
+  .describe('ISO 8601 date-time with Z or an offset');
+
+const OrderKeySchema = z
+  .object({ u: z.iso.datetime(), i: IdKeySchema })
+  .transform((key) => ({ updatedAt: new Date(key.u), id: key.i }));
+
+export const OrderListQuerySchema = z.strictObject({
+  kind: KindSchema.optional(),
+  state: z.enum(ORDER_STATES).optional(),
+  conflict: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+  updatedAfter: instant.optional().describe('orders updated strictly after this instant'),
+  updatedBefore: instant.optional().describe('orders updated strictly before this instant'),
+  limit: LimitSchema,
+  cursor: cursorSchema(OrderKeySchema).optional(),
+});
+
 export async function orderRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
-  app.get('/orders/:kind/:orderRef', async (request) => {
-    const params = OrderParamsSchema.safeParse(request.params);
-    if (!params.success) {
-      const name = params.error.issues[0]?.path.join('.') ?? 'params';
-      throw new AppError('INVALID_PARAMETER', name, `invalid parameter: ${name}`);
-    }
-    const detail = await findOrderDetail(options.db.prisma, params.data.kind, params.data.orderRef);
-    if (detail === undefined) throw new AppError('NOT_FOUND', undefined, 'No such order.');
-    return detail;
-  });
+  app.get<{ Querystring: z.output<typeof OrderListQuerySchema> }>(
+    '/orders',
+    {
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: 'List orders, most recently updated first',
+        querystring: OrderListQuerySchema,
+        response: { 200: pageSchema(OrderSchema), ...errorReplies(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const { cursor, ...filters } = request.query;
+      const page = await listOrders(options.db.prisma, { ...filters, after: cursor });
+      const next = page.next === null ? null : encodeCursor({ u: page.next.updatedAt.toISOString(), i: String(page.next.id) });
+      return { items: page.items, nextCursor: next };
+    },
+  );
+
+  app.get<{ Params: z.output<typeof OrderParamsSchema> }>(
+    '/orders/:kind/:orderRef',
+    {
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: 'One order with its accepted notifications and its deliveries',
+        params: OrderParamsSchema,
+        response: { 200: OrderDetailSchema, ...errorReplies(400, 401, 404, 429) },
+      },
+    },
+    async (request) => {
+      const detail = await findOrderDetail(options.db.prisma, request.params.kind, request.params.orderRef);
+      if (detail === undefined) throw new AppError('NOT_FOUND', undefined, 'No such order.');
+      return detail;
+    },
+  );
 }

@@ -2,13 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Database } from '../../store/database.js';
 import { requireBearerToken } from './auth.js';
+import { deliveryRoutes } from './deliveries.js';
+import { notificationRoutes } from './notifications.js';
 import { orderRoutes } from './orders.js';
 
 /** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */
 export async function opsRoutes(app: FastifyInstance, options: { config: Config; db: Database }): Promise<void> {
+  // Before the token check, so that guessing tokens is throttled too.
+  if (options.config.rateLimits.ops > 0) {
+    app.addHook('onRequest', app.rateLimit({ max: options.config.rateLimits.ops, timeWindow: 60_000 }));
+  }
   requireBearerToken(app, options.config.opsApiToken);
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 'NOT_FOUND', message: 'Not found.', requestId: request.id }),
   );
   await app.register(orderRoutes, { db: options.db });
+  await app.register(notificationRoutes, { db: options.db });
+  await app.register(deliveryRoutes, { db: options.db });
 }

@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Database } from '../../store/database.js';
+import { listNotifications } from '../../store/notifications.js';
+import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
+import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema } from './schemas.js';
+
+export const NotificationListQuerySchema = z.strictObject({
+  status: z.enum(['accepted', 'rejected']).optional(),
+  kind: KindSchema.optional(),
+  orderRef: z.string().min(1).max(256).optional(),
+  limit: LimitSchema,
+  cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
+});
+
+export async function notificationRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
+  app.get<{ Querystring: z.output<typeof NotificationListQuerySchema> }>(
+    '/notifications',
+    {
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: 'List notifications, accepted and rejected, newest first',
+        querystring: NotificationListQuerySchema,
+        response: { 200: pageSchema(NotificationSchema), ...errorReplies(400, 401, 429) },
+      },
+    },
+    async (request) => {
+      const { cursor, ...filters } = request.query;
+      const page = await listNotifications(options.db.prisma, { ...filters, after: cursor });
+      return { items: page.items, nextCursor: page.next === null ? null : encodeCursor({ i: String(page.next) }) };
+    },
+  );
+}

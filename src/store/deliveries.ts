@@ -1,0 +1,43 @@
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { deliveryView } from './ops-views.js';
+import { OUTBOX_CHANNEL } from './outbox.js';
+import { toPage, type Page } from './page.js';
+
+export interface DeliveryListQuery {
+  status?: 'pending' | 'delivered' | 'dead' | undefined;
+  limit: number;
+  /** The id of the previous page's last delivery. */
+  after?: bigint | undefined;
+}
+
+const withEventId = { event: { select: { publicId: true } } } as const;
+
+/** Deliveries, newest first; served by deliveries_status_id_idx or the primary key. */
+export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQuery): Promise<Page<ReturnType<typeof deliveryView>, bigint>> {
+  const rows = await prisma.delivery.findMany({
+    where: { status: query.status, id: { lt: query.after } },
+    include: withEventId,
+    orderBy: { id: 'desc' },
+    take: query.limit + 1,
+  });
+  return toPage(rows, query.limit, deliveryView, (row) => row.id);
+}
+
+export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered';
+
+/** Makes a dead or pending delivery due now and wakes the forwarder; `attempts` is kept, so the history stays true. */
+export async function retryDelivery(prisma: PrismaClient, id: bigint): Promise<RetryResult> {
+  return prisma.$transaction(async (tx) => {
+    // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
+    const updated = await tx.$executeRaw`
+      UPDATE deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL
+      WHERE id = ${id} AND status <> 'delivered'`;
+    if (updated === 0) {
+      const existing = await tx.delivery.findUnique({ where: { id }, select: { id: true } });
+      return existing === null ? 'not-found' : 'already-delivered';
+    }
+    // Delivered on commit, to every replica's forwarder.
+    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    return { retried: deliveryView(await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId })) };
+  });
+}
