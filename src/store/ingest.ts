@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Transition } from '../domain/order-state.js';
 import type { Notification } from '../starpay/notification.js';
+import { wakeForwarders } from './outbox.js';
 
 export type IngestOutcome = Transition | 'duplicate';
 
@@ -12,8 +13,31 @@ export interface IngestResult {
 }
 
 /**
+ * The one statement of the hot path, as a named prepared statement: each pooled connection parses
+ * and plans it once, then every notification costs a single Bind/Execute round trip.
+ */
+export const INGEST_STATEMENT = {
+  name: 'ingest_notification',
+  text: 'SELECT outcome, event_id FROM ingest_notification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+} as const;
+
+/** The parameters of INGEST_STATEMENT for one verified notification. */
+export function ingestParameters(
+  notification: Notification,
+  verified: { request: unknown; signedText: string; signature: string },
+  forwardUrls: readonly string[],
+): unknown[] {
+  const n = notification;
+  return [
+    n.kind, n.orderRef, n.dedupKey, n.msgId, n.rawState, n.state, n.amount, n.currency, n.trxDate,
+    n.errorCode, n.errorMessage, toJsonb(verified.request), verified.signedText, verified.signature, forwardUrls,
+  ];
+}
+
+/**
  * Stores an authentic notification, moves its order and writes its event and deliveries in one
- * statement (one round trip, one transaction): when this resolves, all of it is committed.
+ * statement (one round trip, one transaction): when this resolves, all of it is committed. A new
+ * event then wakes the forwarders (coalesced, outside the transaction).
  */
 export async function ingestNotification(
   pool: pg.Pool,
@@ -21,17 +45,14 @@ export async function ingestNotification(
   verified: { request: unknown; signedText: string; signature: string },
   forwardUrls: readonly string[],
 ): Promise<IngestResult> {
-  const n = notification;
   const { rows } = await pool.query<{ outcome: IngestOutcome; event_id: string | null }>({
-    name: 'ingest_notification',
-    text: 'SELECT outcome, event_id FROM ingest_notification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
-    values: [
-      n.kind, n.orderRef, n.dedupKey, n.msgId, n.rawState, n.state, n.amount, n.currency, n.trxDate,
-      n.errorCode, n.errorMessage, toJsonb(verified.request), verified.signedText, verified.signature, forwardUrls,
-    ],
+    ...INGEST_STATEMENT,
+    values: ingestParameters(notification, verified, forwardUrls),
   });
   const row = rows[0];
   if (row === undefined) throw new Error('ingest_notification returned no row');
+  // Committed: deliveries were written for the event, so the forwarders have work.
+  if (row.event_id !== null && forwardUrls.length > 0) wakeForwarders(pool);
   return { outcome: row.outcome, eventId: row.event_id };
 }
 

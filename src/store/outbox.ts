@@ -1,7 +1,71 @@
 import type pg from 'pg';
 
-/** The channel ingest_notification() notifies when it commits new deliveries. */
+/** The channel forwarders listen on; notified after a commit writes new deliveries. */
 export const OUTBOX_CHANNEL = 'starpay_outbox';
+
+/** Wake-ups from one process are at least this far apart; the ones in between are coalesced. */
+export const WAKE_INTERVAL_MS = 20;
+
+const wakers = new WeakMap<pg.Pool, () => void>();
+
+/**
+ * Tells every forwarder (this process's and other replicas') that new deliveries were committed.
+ * Called after the commit, never inside the ingest transaction: a NOTIFY takes a cluster-wide lock
+ * at commit and holds it through the WAL flush, which would serialise every ingest's fsync. Calls
+ * are coalesced: one NOTIFY at once, at most one per WAKE_INTERVAL_MS, and one more after it if
+ * more commits came meanwhile. It is asynchronous commit, since a lost wake-up is harmless:
+ * forwarders also poll.
+ */
+export function wakeForwarders(pool: pg.Pool): void {
+  let wake = wakers.get(pool);
+  if (wake === undefined) {
+    wake = coalescedNotify(pool);
+    wakers.set(pool, wake);
+  }
+  wake();
+}
+
+function coalescedNotify(pool: pg.Pool): () => void {
+  let inFlight = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
+  const send = () => {
+    inFlight = true;
+    again = false;
+    lastSentAt = Date.now();
+    pool
+      .query({
+        name: 'wake_forwarders',
+        text: `SELECT set_config('synchronous_commit', 'off', true), pg_notify('${OUTBOX_CHANNEL}', '')`,
+      })
+      .catch(() => {
+        // the forwarders' polling covers a lost wake-up
+      })
+      .finally(() => {
+        inFlight = false;
+        if (again) wake();
+      });
+  };
+  const wake = () => {
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    if (timer !== undefined) return;
+    const wait = lastSentAt + WAKE_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      send();
+      return;
+    }
+    timer = setTimeout(() => {
+      timer = undefined;
+      send();
+    }, wait);
+    timer.unref();
+  };
+  return wake;
+}
 
 export interface ClaimedDelivery {
   id: number;
@@ -43,11 +107,21 @@ export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: 
   return rows;
 }
 
-/** Milliseconds until the next pending delivery is due (0 if one is due now); undefined if none is pending. */
+/** Milliseconds until the next claimable delivery is due (0 if one is due now); undefined if none is pending. */
 export async function msUntilNextDue(pool: pg.Pool): Promise<number | undefined> {
+  // Only deliveries a claim could take count: one waiting behind an earlier delivery of its order
+  // is not due, whatever its own time. And greatest() ignores NULLs, so the outer one must not see
+  // the NULL min() of no rows. Either mistake made "nothing claimable" read as "due now", and the
+  // forwarder polled without pause.
   const { rows } = await pool.query<{ ms: number | null }>(
-    `SELECT greatest(0, extract(epoch FROM (min(greatest(next_attempt_at, coalesce(lease_until, next_attempt_at))) - now())) * 1000)::float8 AS ms
-     FROM deliveries WHERE status = 'pending'`,
+    `SELECT CASE WHEN next_due IS NULL THEN NULL ELSE greatest(0, extract(epoch FROM (next_due - now())) * 1000)::float8 END AS ms
+     FROM (SELECT min(greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at))) AS next_due
+           FROM deliveries d
+           WHERE d.status = 'pending'
+             AND NOT EXISTS (
+               SELECT 1 FROM deliveries earlier
+               WHERE earlier.order_id = d.order_id AND earlier.url = d.url
+                 AND earlier.status = 'pending' AND earlier.id < d.id)) AS due`,
   );
   const ms = rows[0]?.ms;
   return ms === null || ms === undefined ? undefined : ms;
