@@ -38,8 +38,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
   });
+  // While shutting down, answer the requests in flight and close their connections behind them,
+  // so that kept-alive sockets do not hold the shutdown open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   const metrics = deps.metrics ?? createMetrics({ backlog: () => countPendingDeliveries(deps.db.pool) });

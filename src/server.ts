@@ -29,6 +29,12 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
 
+  // Keys first: a bad or weak key stops start-up before any database work.
+  const starpay = await loadStarpayKeys(config);
+  if (starpay.devPrivateKeyFile !== undefined) {
+    log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
+  }
+
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
@@ -41,11 +47,6 @@ async function main(): Promise<void> {
   const db = openDatabase(databaseUrl);
   const applied = await migrate(db.pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
-
-  const starpay = await loadStarpayKeys(config);
-  if (starpay.devPrivateKeyFile !== undefined) {
-    log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
-  }
 
   // One registry for the routes and the forwarder.
   const metrics = createMetrics({ backlog: () => countPendingDeliveries(db.pool) });
