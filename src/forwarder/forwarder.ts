@@ -7,8 +7,9 @@ import {
   claimDueDeliveries,
   msUntilNextDue,
   OUTBOX_CHANNEL,
-  recordAttempt,
+  recordAttempts,
   type AttemptOutcome,
+  type AttemptResult,
   type ClaimedDelivery,
 } from '../store/outbox.js';
 import type { Sender } from './http-sender.js';
@@ -47,6 +48,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   // A lease outlives the attempt's own deadline, so a live worker never loses its delivery.
   const leaseMs = 2 * forward.timeoutMs + 5_000;
 
+  const record = coalescedRecorder(pool);
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -107,12 +109,11 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       const retryAfterMs = parseRetryAfter(result.retryAfter, now());
       outcome = { status: 'pending', nextAttemptAt: new Date(now() + retryDelayMs(attempts, forward.backoffMs, random, retryAfterMs)) };
     }
-    const recorded = await recordAttempt(
-      pool,
+    const recorded = await record({
       delivery,
-      { startedAt, durationMs, statusCode: result.statusCode ?? null, error: result.error ?? null },
+      attempt: { startedAt, durationMs, statusCode: result.statusCode ?? null, error: result.error ?? null },
       outcome,
-    );
+    });
     const metricOutcome = outcome.status === 'pending' ? 'retry' : outcome.status;
     deps.metrics?.deliveries.inc({ outcome: metricOutcome });
     const facts = { deliveryId: delivery.id, eventId: delivery.eventId, url: delivery.url, attempts, statusCode: result.statusCode, error: result.error };
@@ -162,4 +163,34 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       }
     },
   };
+}
+
+/**
+ * Records attempts as they finish, several in one statement: the first waits for the current
+ * I/O phase to end, and the ones finishing while a record is in flight go together in the next.
+ * Each caller still learns whether its own record applied, or gets the statement's error.
+ */
+function coalescedRecorder(pool: pg.Pool): (result: AttemptResult) => Promise<boolean> {
+  let queue: { result: AttemptResult; resolve: (applied: boolean) => void; reject: (error: unknown) => void }[] = [];
+  let flushing = false;
+  const flush = async () => {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        const applied = await recordAttempts(pool, batch.map((entry) => entry.result));
+        for (const entry of batch) entry.resolve(applied.has(entry.result.delivery.id));
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    }
+    flushing = false;
+  };
+  return (result) =>
+    new Promise<boolean>((resolve, reject) => {
+      queue.push({ result, resolve, reject });
+      if (flushing) return;
+      flushing = true;
+      setImmediate(() => void flush());
+    });
 }

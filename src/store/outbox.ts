@@ -137,45 +137,55 @@ export interface AttemptRecord {
 /** The delivery's fate after an attempt: delivered, retried at `nextAttemptAt`, or dead. */
 export type AttemptOutcome = { status: 'delivered' } | { status: 'pending'; nextAttemptAt: Date } | { status: 'dead' };
 
+export interface AttemptResult {
+  delivery: ClaimedDelivery;
+  attempt: AttemptRecord;
+  outcome: AttemptOutcome;
+}
+
 /**
- * Records an attempt and the delivery's new state in one statement. Applies only if nobody else
- * recorded an attempt since the claim (the attempts count is the version); returns whether it did.
+ * Records attempts (of distinct deliveries) and each delivery's new state, in one statement and
+ * one transaction. Each applies only if nobody else recorded an attempt of that delivery since the
+ * claim (the attempts count is the version); returns the ids of the deliveries whose record did.
  */
-export async function recordAttempt(
-  pool: pg.Pool,
-  delivery: ClaimedDelivery,
-  attempt: AttemptRecord,
-  outcome: AttemptOutcome,
-): Promise<boolean> {
-  const { rowCount } = await pool.query({
-    name: 'record_attempt',
+export async function recordAttempts(pool: pg.Pool, results: readonly AttemptResult[]): Promise<Set<number>> {
+  const { rows } = await pool.query<{ id: number }>({
+    name: 'record_attempts',
     text: `
-      WITH updated AS (
-        UPDATE deliveries SET
-          attempts = attempts + 1,
-          status = $3,
-          next_attempt_at = coalesce($4, next_attempt_at),
-          delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
-          last_error = $5,
+      WITH attempt AS (
+        SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[],
+                             $6::timestamptz[], $7::int[], $8::int[], $9::text[])
+          AS a(id, attempts, status, next_attempt_at, last_error, started_at, duration_ms, status_code, error)
+      ), updated AS (
+        UPDATE deliveries d SET
+          attempts = d.attempts + 1,
+          status = a.status,
+          next_attempt_at = coalesce(a.next_attempt_at, d.next_attempt_at),
+          delivered_at = CASE WHEN a.status = 'delivered' THEN now() END,
+          last_error = a.last_error,
           lease_until = NULL
-        WHERE id = $1 AND attempts = $2 AND status = 'pending'
-        RETURNING id
+        FROM attempt a
+        WHERE d.id = a.id AND d.attempts = a.attempts AND d.status = 'pending'
+        RETURNING d.id
       )
       INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, error)
-      SELECT id, $6, $7, $8, $9 FROM updated`,
+      SELECT a.id, a.started_at, a.duration_ms, a.status_code, a.error FROM attempt a JOIN updated USING (id)
+      RETURNING delivery_id AS id`,
     values: [
-      delivery.id,
-      delivery.attempts,
-      outcome.status,
-      outcome.status === 'pending' ? outcome.nextAttemptAt : null,
-      attempt.error ?? (attempt.statusCode !== null && outcome.status !== 'delivered' ? `HTTP ${attempt.statusCode}` : null),
-      attempt.startedAt,
-      attempt.durationMs,
-      attempt.statusCode,
-      attempt.error,
+      results.map((r) => r.delivery.id),
+      results.map((r) => r.delivery.attempts),
+      results.map((r) => r.outcome.status),
+      results.map((r) => (r.outcome.status === 'pending' ? r.outcome.nextAttemptAt : null)),
+      results.map((r) =>
+        r.attempt.error ?? (r.attempt.statusCode !== null && r.outcome.status !== 'delivered' ? `HTTP ${r.attempt.statusCode}` : null),
+      ),
+      results.map((r) => r.attempt.startedAt),
+      results.map((r) => r.attempt.durationMs),
+      results.map((r) => r.attempt.statusCode),
+      results.map((r) => r.attempt.error),
     ],
   });
-  return rowCount === 1;
+  return new Set(rows.map((row) => row.id));
 }
 
 export async function countPendingDeliveries(pool: pg.Pool): Promise<number> {

@@ -62,7 +62,10 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
         request.log.error({ err: error, kind, orderRef: notification.orderRef }, 'notification not stored');
         throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
       }
-      request.log.info(
+      // A line per state change (and conflict) at info; repeats, which a retry storm is made of,
+      // only at debug: they change nothing, and the metrics count them.
+      const quiet = outcome.outcome === 'duplicate' || outcome.outcome === 'unchanged';
+      request.log[quiet ? 'debug' : 'info'](
         { kind, orderRef: notification.orderRef, msgId: notification.msgId, state: notification.state, outcome: outcome.outcome },
         'notification stored',
       );
