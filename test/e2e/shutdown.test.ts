@@ -25,10 +25,11 @@ describe('SIGTERM during traffic', () => {
       LOG_LEVEL: 'fatal',
     });
     // A slow database keeps the requests in flight when the signal arrives.
-    proxy.setLatency(150);
+    proxy.setLatency(300);
     const notifications = Array.from({ length: 20 }, () => signedNotification(starpay.privateKey));
     const replies = Promise.all(notifications.map((n) => postNotification(server.url, 'repayment', n.body)));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Long enough for the connections to be accepted, far shorter than a database round trip now.
+    await new Promise((resolve) => setTimeout(resolve, 400));
     const exitCode = server.stop('SIGTERM');
 
     expect((await replies).map((reply) => reply.body)).toEqual(notifications.map(() => 'SUCCESS'));

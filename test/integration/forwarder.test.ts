@@ -204,10 +204,10 @@ describe('the forwarder', () => {
     const fields = requestFields();
     await notify(fields);
     // A worker claims it with a short lease and "dies" without recording anything.
-    const claimed = await claimDueDeliveries(t.db.pool, 10, 300);
+    const claimed = await claimDueDeliveries(t.db.pool, 10, 1_500);
     expect(claimed.map((d) => d.eventId)).toContain((await delivery(fields.originalMsgId as string))[0]?.public_id);
     startForwarder();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(downstream.received).toHaveLength(0);
     await waitFor(async () => (await delivery(fields.originalMsgId as string))[0]?.status === 'delivered', 5_000, 'recovered');
     expect(downstream.received).toHaveLength(1);

@@ -36,8 +36,9 @@ async function deliveryIn(status: 'pending' | 'delivered' | 'dead'): Promise<num
   );
   const id = rows[0]?.id;
   if (id === undefined) throw new Error('no delivery written');
-  // The ingest's own wake-up, out of the way of the retry's.
+  // The ingest's own wake-up (coalesced, so it may come late or twice), out of the way of the retry's.
   await waitForWakeUp(heard + 1);
+  await waitForQuiet();
   return id;
 }
 
@@ -51,6 +52,14 @@ async function row(id: number) {
 
 function retry(id: string) {
   return t.app.inject({ method: 'POST', url: `/ops/deliveries/${id}/retry`, headers: auth });
+}
+
+/** Until no wake-up has arrived for 150 ms. */
+async function waitForQuiet(): Promise<void> {
+  for (let seen = -1; seen !== wakeUps.length; ) {
+    seen = wakeUps.length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
 }
 
 async function waitForWakeUp(count: number): Promise<void> {
