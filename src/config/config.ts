@@ -103,7 +103,9 @@ export class ConfigError extends Error {
 
 /** Validates every variable at once; throws a ConfigError listing all problems. */
 export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
-  const parsed = EnvSchema.safeParse(env);
+  // A variable set to nothing (`PORT=` in an env file, `${X:-}` in compose) counts as unset.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'env'} ${issue.message}`));
   }

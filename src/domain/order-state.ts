@@ -3,11 +3,13 @@ export type OrderState = (typeof ORDER_STATES)[number];
 
 const FAILED_SPELLINGS = new Set(['FAIL', 'FAILED', 'FAILURE']);
 
-/** Starpay's `trxState` mapped onto the order's state; unknown values are not final. */
+/**
+ * Starpay's `trxState` mapped onto the order's state, spelled exactly: anything else (another
+ * case included) is not final, since acting on a guess could move money's state for good.
+ */
 export function normaliseState(trxState: string): OrderState {
-  const value = trxState.trim().toUpperCase();
-  if (value === 'SUCCESS') return 'SUCCESS';
-  if (FAILED_SPELLINGS.has(value)) return 'FAILED';
+  if (trxState === 'SUCCESS') return 'SUCCESS';
+  if (FAILED_SPELLINGS.has(trxState)) return 'FAILED';
   return 'PENDING';
 }
 

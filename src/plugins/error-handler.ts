@@ -39,7 +39,21 @@ export function registerErrorHandler(app: FastifyInstance): void {
 /** The catalogue code an error is answered with. */
 export function errorCodeOf(error: FastifyError | AppError): ErrorCode {
   if (error instanceof AppError) return error.code;
+  if (error.statusCode === undefined && isDatabaseFailure(error)) return 'DATABASE_UNAVAILABLE';
   return FASTIFY_CODES[error.code] ?? fromStatus(error.statusCode);
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * The database failing under a query (Prisma or pg errors, a refused or broken connection): a
+ * 503 that says "try again", not a 500 that says "our bug".
+ */
+function isDatabaseFailure(error: Error & { code?: unknown; severity?: unknown }): boolean {
+  if (error.name.startsWith('PrismaClient') || error.name === 'DriverAdapterError') return true;
+  if (typeof error.severity === 'string') return true; // a PostgreSQL error reply
+  if (typeof error.code === 'string' && CONNECTION_ERRORS.has(error.code)) return true;
+  return /connection terminated|timeout exceeded when trying to connect/i.test(error.message);
 }
 
 function fromStatus(status: number | undefined): ErrorCode {

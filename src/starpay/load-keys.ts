@@ -12,11 +12,26 @@ export interface LoadedKeys {
 
 /** STARPAY_PUBLIC_KEYS and STARPAY_PUBLIC_KEYS_FILE together; outside production, a development pair when neither is set. */
 export async function loadStarpayKeys(config: Config): Promise<LoadedKeys> {
-  const texts = [config.starpayPublicKeys ?? ''];
-  if (config.starpayPublicKeysFile !== undefined) texts.push(await readFile(config.starpayPublicKeysFile, 'utf8'));
-  const text = texts.filter((t) => t.trim() !== '').join('\n\n');
-  if (text !== '') return { keys: parsePublicKeys(text) };
+  const keys: KeyObject[] = [];
+  if (config.starpayPublicKeys !== undefined) keys.push(...parseNamed('STARPAY_PUBLIC_KEYS', config.starpayPublicKeys));
+  if (config.starpayPublicKeysFile !== undefined) {
+    const file = config.starpayPublicKeysFile;
+    const text = await readFile(file, 'utf8').catch((error: Error) => {
+      throw new Error(`STARPAY_PUBLIC_KEYS_FILE: cannot read ${file}: ${error.message}`);
+    });
+    keys.push(...parseNamed('STARPAY_PUBLIC_KEYS_FILE', text));
+  }
+  if (keys.length > 0) return { keys };
   if (config.production) throw new Error('STARPAY_PUBLIC_KEYS is required in production');
   const dev = await ensureDevKeyPair(config.dataDir);
   return { keys: parsePublicKeys(dev.publicKeyPem), devPrivateKeyFile: dev.privateKeyFile };
+}
+
+/** Start-up errors name the variable that holds the bad key. */
+function parseNamed(variable: string, text: string): KeyObject[] {
+  try {
+    return parsePublicKeys(text);
+  } catch (error) {
+    throw new Error(`${variable}: ${(error as Error).message}`);
+  }
 }

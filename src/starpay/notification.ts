@@ -32,7 +32,9 @@ export function toNotification(kind: NotificationKind, request: Record<string, u
   if (typeof rawState !== 'string' || rawState.trim() === '') {
     throw new NotificationFieldError('trxState is missing or not a string');
   }
-  const msgId = optionalString(request.msgId);
+  // A blank msgId identifies nothing: it would make every notification of the order a repeat.
+  const givenMsgId = optionalString(request.msgId);
+  const msgId = givenMsgId !== null && givenMsgId.trim() !== '' ? givenMsgId : null;
   return {
     kind,
     orderRef,

@@ -1,31 +1,20 @@
 import { verify, type KeyObject } from 'node:crypto';
 
 export type SignatureCheck =
-  | { ok: true; candidate: 'raw' | 'compact' }
+  | { ok: true }
   | { ok: false; reason: 'SIGNATURE_MISSING' | 'SIGNATURE_UNDECODABLE' | 'SIGNATURE_MISMATCH' };
 
 /**
- * SHA256withRSA (PKCS#1 v1.5) over the UTF-8 bytes of the signed text, with any of the keys
- * (rotation). The exact received text is tried first; a compact re-serialisation second, for a
- * sender that signed its own serialisation but transmitted pretty-printed JSON.
+ * SHA256withRSA (PKCS#1 v1.5) over the UTF-8 bytes of the signed text exactly as received, with
+ * any of the keys (rotation). Never over a re-serialisation: what was not signed is not trusted.
  */
-export function checkSignature(
-  signedText: string,
-  request: unknown,
-  signature: string | undefined,
-  keys: readonly KeyObject[],
-): SignatureCheck {
+export function checkSignature(signedText: string, signature: string | undefined, keys: readonly KeyObject[]): SignatureCheck {
   if (signature === undefined || signature.trim() === '') return { ok: false, reason: 'SIGNATURE_MISSING' };
   const signatureBytes = decodeSignature(signature);
   if (signatureBytes === undefined) return { ok: false, reason: 'SIGNATURE_UNDECODABLE' };
 
-  const raw = Buffer.from(signedText, 'utf8');
-  if (keys.some((key) => verify('sha256', raw, key, signatureBytes))) return { ok: true, candidate: 'raw' };
-
-  const compact = Buffer.from(JSON.stringify(request), 'utf8');
-  if (!compact.equals(raw) && keys.some((key) => verify('sha256', compact, key, signatureBytes))) {
-    return { ok: true, candidate: 'compact' };
-  }
+  const signed = Buffer.from(signedText, 'utf8');
+  if (keys.some((key) => verify('sha256', signed, key, signatureBytes))) return { ok: true };
   return { ok: false, reason: 'SIGNATURE_MISMATCH' };
 }
 

@@ -30,7 +30,9 @@ export async function retryDelivery(prisma: PrismaClient, id: bigint): Promise<R
   return prisma.$transaction(async (tx) => {
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
     const updated = await tx.$executeRaw`
-      UPDATE deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL
+      UPDATE deliveries SET status = 'pending', next_attempt_at = now(),
+        -- a worker holding a live lease is mid-attempt: let it finish rather than send twice
+        lease_until = CASE WHEN lease_until > now() THEN lease_until END
       WHERE id = ${id} AND status <> 'delivered'`;
     if (updated === 0) {
       const existing = await tx.delivery.findUnique({ where: { id }, select: { id: true } });

@@ -28,9 +28,10 @@ export function ingestParameters(
   forwardUrls: readonly string[],
 ): unknown[] {
   const n = notification;
+  const t = storableText;
   return [
-    n.kind, n.orderRef, n.dedupKey, n.msgId, n.rawState, n.state, n.amount, n.currency, n.trxDate,
-    n.errorCode, n.errorMessage, toJsonb(verified.request), verified.signedText, verified.signature, forwardUrls,
+    n.kind, t(n.orderRef), t(n.dedupKey), t(n.msgId), t(n.rawState), n.state, n.amount, t(n.currency), t(n.trxDate),
+    t(n.errorCode), t(n.errorMessage), toJsonb(verified.request), t(verified.signedText), verified.signature, forwardUrls,
   ];
 }
 
@@ -78,8 +79,8 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
            ON CONFLICT (kind, dedup_key) WHERE status = 'rejected'
            DO UPDATE SET delivery_count = n.delivery_count + 1, last_received_at = now(), reason = EXCLUDED.reason`,
     values: [
-      rejection.kind, rejection.orderRef, rejection.msgId, `body:${bodyHash}`, rejection.reason,
-      rejection.request === undefined ? null : toJsonb(rejection.request), rejection.body.slice(0, REJECTED_BODY_KEEP),
+      rejection.kind, storableText(rejection.orderRef), storableText(rejection.msgId), `body:${bodyHash}`, rejection.reason,
+      rejection.request === undefined ? null : toJsonb(rejection.request), storableText(rejection.body.slice(0, REJECTED_BODY_KEEP)),
     ],
   });
 }
@@ -94,7 +95,25 @@ export async function pruneRejections(pool: pg.Pool, keep: number): Promise<numb
   return result.rowCount ?? 0;
 }
 
-/** JSON text for a jsonb column; NUL characters, which jsonb cannot hold, become U+FFFD. */
+/**
+ * PostgreSQL text cannot hold NUL, nor jsonb a lone UTF-16 surrogate; an authentic notification
+ * carrying either must still be stored (else every resend would get a 503), so both become
+ * U+FFFD. The same input always maps to the same text, so repeats stay repeats.
+ */
+function storableText<T extends string | null>(value: T): T {
+  return (value === null ? value : value.toWellFormed().replaceAll('\0', '\uFFFD')) as T;
+}
+
+/** JSON text for a jsonb column, every string and key made storable. */
 function toJsonb(value: unknown): string {
-  return JSON.stringify(value).replace(/\\u0000/g, '\\ufffd');
+  return JSON.stringify(storableJson(value));
+}
+
+function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [storableText(key), storableJson(inner)]));
+  }
+  return value;
 }

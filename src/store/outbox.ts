@@ -77,8 +77,17 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Leases up to `limit` due deliveries. A delivery waits while an earlier delivery of the same
- * order to the same URL is still pending, so each URL sees an order's events in order. SKIP LOCKED
+ * A delivery `d` waits while an earlier delivery of the same order to the same URL is not
+ * delivered: still pending, or dead until someone retries it. So each URL sees an order's events
+ * in the order they happened, never a state going backwards.
+ */
+const HELD_BACK = `EXISTS (
+  SELECT 1 FROM deliveries earlier
+  WHERE earlier.order_id = d.order_id AND earlier.url = d.url
+    AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id)`;
+
+/**
+ * Leases up to `limit` due deliveries, each URL's events of an order in order (HELD_BACK). SKIP LOCKED
  * and the lease keep replicas from claiming the same row; an expired lease (a crashed worker)
  * makes the delivery claimable again.
  */
@@ -90,10 +99,7 @@ export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: 
         SELECT d.id FROM deliveries d
         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
           AND (d.lease_until IS NULL OR d.lease_until < now())
-          AND NOT EXISTS (
-            SELECT 1 FROM deliveries earlier
-            WHERE earlier.order_id = d.order_id AND earlier.url = d.url
-              AND earlier.status = 'pending' AND earlier.id < d.id)
+          AND NOT ${HELD_BACK}
         ORDER BY d.next_attempt_at, d.id
         LIMIT $1
         FOR UPDATE OF d SKIP LOCKED
@@ -118,10 +124,7 @@ export async function msUntilNextDue(pool: pg.Pool): Promise<number | undefined>
      FROM (SELECT min(greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at))) AS next_due
            FROM deliveries d
            WHERE d.status = 'pending'
-             AND NOT EXISTS (
-               SELECT 1 FROM deliveries earlier
-               WHERE earlier.order_id = d.order_id AND earlier.url = d.url
-                 AND earlier.status = 'pending' AND earlier.id < d.id)) AS due`,
+             AND NOT ${HELD_BACK}) AS due`,
   );
   const ms = rows[0]?.ms;
   return ms === null || ms === undefined ? undefined : ms;

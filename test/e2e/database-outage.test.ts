@@ -23,6 +23,7 @@ beforeAll(async () => {
     FORWARD_URLS: downstream.url,
     FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     FORWARD_BACKOFF_MS: '100',
+    OPS_API_TOKEN: 'outage-token',
     LOG_LEVEL: 'fatal',
   });
 });
@@ -45,6 +46,9 @@ describe('while PostgreSQL is down', () => {
     expect(refused.body).not.toContain('SUCCESS');
     expect(JSON.parse(refused.body)).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
     expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    const lookup = await fetch(`${server.url}/ops/orders/repayment/${warm.ref}`, { headers: { authorization: 'Bearer outage-token' } });
+    expect(lookup.status).toBe(503);
+    expect(await lookup.json()).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
 
     proxy.restore();

@@ -4,7 +4,7 @@ import { createForwarder, type Forwarder } from '../../src/forwarder/forwarder.j
 import { createHttpSender } from '../../src/forwarder/http-sender.js';
 import { createLogger } from '../../src/logger.js';
 import { claimDueDeliveries } from '../../src/store/outbox.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 
@@ -185,6 +185,30 @@ describe('the forwarder', () => {
 
     const states = downstream.received.map((w) => (JSON.parse(w.body) as { data: { state: string } }).data.state);
     expect(states).toEqual(['PENDING', 'PENDING', 'PENDING', 'SUCCESS']);
+  });
+
+  it('holds the later events of an order behind a dead delivery until it is retried, then sends them in order', async () => {
+    let pendingFails = true;
+    downstream.setReply(({ body }) => ({ status: pendingFails && body.includes('"PENDING"') ? 500 : 200 }));
+    const ref = `held-${Date.now()}`;
+    await notify(requestFields({ originalMsgId: ref, trxState: 'PROCESSING' }));
+    await notify(requestFields({ originalMsgId: ref, trxState: 'SUCCESS' }));
+    startForwarder();
+    await waitFor(async () => (await delivery(ref))[0]?.status === 'dead', 10_000, 'the first delivery dead');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await delivery(ref))[1]).toMatchObject({ status: 'pending', attempts: 0 });
+
+    pendingFails = false;
+    const [dead] = await delivery(ref);
+    const retried = await t.app.inject({
+      method: 'POST',
+      url: `/ops/deliveries/dlv_${dead.id}/retry`,
+      headers: { authorization: `Bearer ${OPS_TOKEN}` },
+    });
+    expect(retried.statusCode).toBe(202);
+    await waitFor(async () => (await delivery(ref)).every((row) => row.status === 'delivered'), 10_000, 'both delivered');
+    const delivered = downstream.received.filter((w) => w.status === 200).map((w) => (JSON.parse(w.body) as { data: { state: string } }).data.state);
+    expect(delivered).toEqual(['PENDING', 'SUCCESS']);
   });
 
   it('sends each delivery once when two forwarders race over the same outbox', async () => {

@@ -249,6 +249,25 @@ describe('repeats', () => {
   });
 });
 
+describe('awkward but authentic content', () => {
+  it('treats a blank msgId as absent, so later states of the order are not mistaken for repeats', async () => {
+    const ref = `blank-${Date.now()}`;
+    expectSuccess(await post('repayment', signedBody(requestFields({ originalMsgId: ref, msgId: '', trxState: 'PROCESSING' }), t.starpay.privateKey)));
+    expectSuccess(await post('repayment', signedBody(requestFields({ originalMsgId: ref, msgId: ' ', trxState: 'SUCCESS' }), t.starpay.privateKey)));
+    expect(await orderRow('repayment', ref)).toMatchObject({ state: 'SUCCESS', notification_count: 2 });
+  });
+
+  it('stores a request holding NUL or a lone surrogate instead of failing it on every resend', async () => {
+    const ref = `odd-${Date.now()}`;
+    const text = `{"originalMsgId":"${ref}\\u0000x","trxState":"SUCCESS","note":"\\ud800","errorMessage":"a\\u0000b"}`;
+    const body = envelope(text, t.starpay.privateKey);
+    expectSuccess(await post('static-qr', body));
+    expectSuccess(await post('static-qr', body));
+    const order = await orderRow('static-qr', `${ref}\ufffdx`);
+    expect(order).toMatchObject({ state: 'SUCCESS', error_message: 'a\ufffdb', notification_count: 1 });
+  });
+});
+
 describe('a failed write', () => {
   it('answers 503 with nothing half-written, and the retry is then stored', async () => {
     // A trigger makes the last write of the transaction fail, after the notification and order rows.

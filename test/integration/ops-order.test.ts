@@ -65,11 +65,19 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
     ]);
   });
 
-  it('answers 404 for an unknown order and 400 for an unknown kind', async () => {
+  it('answers 404 for an unknown order or kind', async () => {
     expect((await t.app.inject({ url: '/ops/orders/repayment/nope', headers: auth })).statusCode).toBe(404);
-    const bad = await t.app.inject({ url: '/ops/orders/refund/x', headers: auth });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().message).toContain('kind');
+    const unknownKind = await t.app.inject({ url: '/ops/orders/refund/x', headers: auth });
+    expect(unknownKind.statusCode).toBe(404);
+    expect(unknownKind.json()).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('finds an order whatever the length of its reference', async () => {
+    const fields = requestFields({ originalMsgId: `long-${'9'.repeat(600)}` });
+    await t.app.inject({ method: 'POST', url: '/notify/starpay/static-qr', payload: signedBody(fields, t.starpay.privateKey) });
+    const response = await t.app.inject({ url: `/ops/orders/static-qr/${fields.originalMsgId}`, headers: auth });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().order.orderRef).toBe(fields.originalMsgId);
   });
 
   it.each([

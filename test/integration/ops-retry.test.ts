@@ -29,7 +29,7 @@ async function deliveryIn(status: 'pending' | 'delivered' | 'dead'): Promise<num
   await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: signedBody(fields, t.starpay.privateKey) });
   const { rows } = await t.db.pool.query<{ id: number }>(
     `UPDATE deliveries d SET status = $2, attempts = 12, last_error = 'HTTP 503',
-       next_attempt_at = now() + interval '6 hours', lease_until = now() + interval '1 minute',
+       next_attempt_at = now() + interval '6 hours', lease_until = NULL,
        delivered_at = CASE WHEN $2 = 'delivered' THEN now() END
      FROM orders o WHERE o.id = d.order_id AND o.order_ref = $1 RETURNING d.id`,
     [fields.originalMsgId, status],
@@ -92,12 +92,22 @@ describe('POST /ops/deliveries/:id/retry', () => {
     expect(wakeUps.slice(before)).toEqual(['starpay_outbox']);
   });
 
-  it('makes a pending delivery waiting for its backoff (or leased) due now', async () => {
+  it('makes a pending delivery waiting for its backoff due now', async () => {
     const id = await deliveryIn('pending');
     expect(await row(id)).toMatchObject({ due: false });
 
     expect((await retry(`dlv_${id}`)).statusCode).toBe(202);
     expect(await row(id)).toMatchObject({ status: 'pending', attempts: 12, lease_until: null, due: true });
+  });
+
+  it('leaves the live lease of a delivery mid-attempt alone, so that it is not sent twice at once', async () => {
+    const id = await deliveryIn('pending');
+    await t.db.pool.query("UPDATE deliveries SET lease_until = now() + interval '1 minute' WHERE id = $1", [id]);
+
+    expect((await retry(`dlv_${id}`)).statusCode).toBe(202);
+    const after = await row(id);
+    expect(after).toMatchObject({ status: 'pending', due: true });
+    expect(after.lease_until).not.toBeNull();
   });
 
   it('answers 409 for a delivered delivery and leaves it alone', async () => {

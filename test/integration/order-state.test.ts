@@ -42,7 +42,8 @@ describe('the order state machine', () => {
     ['FAIL', 'FAILED'],
     ['FAILED', 'FAILED'],
     ['FAILURE', 'FAILED'],
-    ['failure', 'FAILED'],
+    ['failure', 'PENDING'],
+    ['Success', 'PENDING'],
     ['PROCESSING', 'PENDING'],
     ['REVERSED', 'PENDING'],
   ])('normalises trxState %s to %s and keeps the raw value', async (raw, state) => {

@@ -43,9 +43,8 @@ describe('rate limits', () => {
     expect((await ops('10.0.0.3', { authorization: 'Bearer guess' })).statusCode).toBe(429);
   });
 
-  it('apply the ops limit to loopback callers as well', async () => {
-    for (let i = 0; i < 3; i += 1) expect((await ops('127.0.0.1')).statusCode).toBe(200);
-    expect((await ops('127.0.0.1')).statusCode).toBe(429);
+  it('exempt loopback callers from the ops limit', async () => {
+    for (let i = 0; i < 6; i += 1) expect((await ops('127.0.0.1')).statusCode).toBe(200);
   });
 
   it('answer 429 past the notify limit, never SUCCESS', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { loadStarpayKeys } from '../../src/starpay/load-keys.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -12,6 +13,10 @@ describe('loadConfig', () => {
       logLevel: 'info',
       forward: { urls: [], maxAttempts: 12, backoffMs: 1000, timeoutMs: 10000 },
     });
+  });
+
+  it('takes a variable set to nothing as unset', () => {
+    expect(loadConfig({ PORT: '', FORWARD_URLS: '', OPS_API_TOKEN: ' ' })).toMatchObject({ port: 3000, opsApiToken: undefined, forward: { urls: [] } });
   });
 
   it('reports every bad variable at once', () => {
@@ -30,5 +35,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ FORWARD_URLS: 'http://a.example/hook' })).toThrow(/FORWARD_SECRET/);
     expect(loadConfig({ FORWARD_URLS: 'http://a.example/h, https://b.example/h', FORWARD_SECRET: 'whsec_dGVzdA==' }).forward.urls)
       .toEqual(['http://a.example/h', 'https://b.example/h']);
+  });
+});
+
+describe('loadStarpayKeys', () => {
+  it('names the variable whose key cannot be read or parsed', async () => {
+    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' }))).rejects.toThrow(
+      /^STARPAY_PUBLIC_KEYS_FILE: cannot read/,
+    );
+    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS: 'not-a-key' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS: /);
   });
 });

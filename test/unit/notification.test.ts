@@ -36,8 +36,8 @@ describe('toNotification', () => {
 
 describe('order state', () => {
   it('normalises trxState', () => {
-    expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'PROCESSING', ''].map(normaliseState)).toEqual([
-      'SUCCESS', 'FAILED', 'FAILED', 'FAILED', 'SUCCESS', 'PENDING', 'PENDING',
+    expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'Fail', ' SUCCESS', 'PROCESSING', ''].map(normaliseState)).toEqual([
+      'SUCCESS', 'FAILED', 'FAILED', 'FAILED', 'PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING',
     ]);
   });
 

@@ -51,7 +51,7 @@ function runOptions(url: string, waits: number[] = []): RunOptions {
 /** Answers SUCCESS to a body whose signature verifies, 401 otherwise, reading it as the service does. */
 function verifying(_n: number, body: string): [number, string] {
   const envelope = readEnvelope(body, JSON.parse(body));
-  const check = checkSignature(envelope.signedText, envelope.request, envelope.signature, [publicKey]);
+  const check = checkSignature(envelope.signedText, envelope.signature, [publicKey]);
   return check.ok ? [200, 'SUCCESS'] : [401, '{"code":"SIGNATURE_INVALID"}'];
 }
 

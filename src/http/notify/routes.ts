@@ -9,6 +9,7 @@ import type { Database } from '../../store/database.js';
 import { ingestNotification, recordRejection } from '../../store/ingest.js';
 import { instrumentNotify, recordOutcome } from './instrument.js';
 import { notifyRouteDocs } from './openapi.js';
+import { isLoopback } from '../loopback.js';
 import { verifyNotification } from './verify.js';
 
 export interface NotifyRoutesOptions {
@@ -73,10 +74,6 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
       return reply.code(200).type('text/plain').send(ACK);
     });
   }
-}
-
-function isLoopback(ip: string): boolean {
-  return ip === '::1' || /^(::ffff:)?127\./.test(ip);
 }
 
 async function recordRefusal(

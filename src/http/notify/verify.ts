@@ -10,7 +10,6 @@ export interface Accepted {
   request: Record<string, unknown>;
   signedText: string;
   signature: string;
-  candidate: 'raw' | 'compact';
 }
 
 export interface Refused {
@@ -46,7 +45,7 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
     return { ok: false, code: 'INVALID_ENVELOPE', detail: error.message, record };
   }
 
-  const signature = checkSignature(envelope.signedText, envelope.request, envelope.signature, options.keys);
+  const signature = checkSignature(envelope.signedText, envelope.signature, options.keys);
   if (!signature.ok) {
     const code = signature.reason === 'SIGNATURE_MISMATCH' ? 'SIGNATURE_INVALID' : signature.reason;
     return { ok: false, code, detail: signature.reason, record };
@@ -68,7 +67,6 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
     request: envelope.request,
     signedText: envelope.signedText,
     signature: envelope.signature as string,
-    candidate: signature.candidate,
   };
 }
 

@@ -8,7 +8,7 @@ import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema 
 export const NotificationListQuerySchema = z.strictObject({
   status: z.enum(['accepted', 'rejected']).optional(),
   kind: KindSchema.optional(),
-  orderRef: z.string().min(1).max(256).optional(),
+  orderRef: z.string().min(1).optional(),
   limit: LimitSchema,
   cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
 });

@@ -7,9 +7,10 @@ import { findOrderDetail, listOrders } from '../../store/orders.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
 import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, errorReplies, pageSchema } from './schemas.js';
 
+// Any kind is looked up: an unknown one names no order (404), like an unknown orderRef.
 export const OrderParamsSchema = z.object({
-  kind: KindSchema,
-  orderRef: z.string().min(1).max(256),
+  kind: z.string().min(1).describe(`one of ${KindSchema.options.join(', ')}`),
+  orderRef: z.string().min(1),
 });
 
 const instant = z.iso

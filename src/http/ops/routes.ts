@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Database } from '../../store/database.js';
+import { isLoopback } from '../loopback.js';
 import { requireBearerToken } from './auth.js';
 import { deliveryRoutes } from './deliveries.js';
 import { notificationRoutes } from './notifications.js';
@@ -8,9 +9,10 @@ import { orderRoutes } from './orders.js';
 
 /** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */
 export async function opsRoutes(app: FastifyInstance, options: { config: Config; db: Database }): Promise<void> {
-  // Before the token check, so that guessing tokens is throttled too.
+  // Before the token check, so that guessing tokens is throttled too; local callers are exempt.
   if (options.config.rateLimits.ops > 0) {
-    app.addHook('onRequest', app.rateLimit({ max: options.config.rateLimits.ops, timeWindow: 60_000 }));
+    const limit = app.rateLimit({ max: options.config.rateLimits.ops, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) });
+    app.addHook('onRequest', limit);
   }
   requireBearerToken(app, options.config.opsApiToken);
   app.setNotFoundHandler((request, reply) =>
