@@ -1,14 +1,17 @@
 /** Longest wait between two attempts of a delivery. */
 export const MAX_RETRY_DELAY_MS = 6 * 60 * 60 * 1000;
 
+/** Random extra on top of each delay, as a share of it: retries of many deliveries spread out. */
+export const JITTER_SHARE = 0.25;
+
 /**
- * Delay before the next attempt after `attempts` failed ones: exponential from `backoffMs`,
- * with "equal jitter" (half fixed, half random) so that retries of many deliveries spread out,
- * never earlier than the receiver's Retry-After, and capped at 6 hours.
+ * Delay before the next attempt after `attempts` failed ones: `backoffMs` doubled per failure
+ * (so the first retry waits `backoffMs`), plus up to a quarter more at random, never earlier than
+ * the receiver's Retry-After, and capped at 6 hours.
  */
 export function retryDelayMs(attempts: number, backoffMs: number, random: () => number, retryAfterMs?: number): number {
   const exponential = Math.min(backoffMs * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_MS);
-  const jittered = exponential / 2 + random() * (exponential / 2);
+  const jittered = exponential * (1 + JITTER_SHARE * random());
   return Math.round(Math.min(Math.max(jittered, retryAfterMs ?? 0), MAX_RETRY_DELAY_MS));
 }
 

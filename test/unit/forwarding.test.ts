@@ -4,9 +4,9 @@ import { MAX_RETRY_DELAY_MS, parseRetryAfter, retryDelayMs } from '../../src/dom
 import { webhookHeaders } from '../../src/forwarder/sign.js';
 
 describe('retryDelayMs', () => {
-  it('doubles from the base delay, with half of it jittered', () => {
-    expect([1, 2, 3, 4].map((attempts) => retryDelayMs(attempts, 1000, () => 0))).toEqual([500, 1000, 2000, 4000]);
-    expect([1, 2, 3, 4].map((attempts) => retryDelayMs(attempts, 1000, () => 1))).toEqual([1000, 2000, 4000, 8000]);
+  it('waits the base delay before the first retry, doubling after each failure, plus up to a quarter at random', () => {
+    expect([1, 2, 3, 4].map((attempts) => retryDelayMs(attempts, 1000, () => 0))).toEqual([1000, 2000, 4000, 8000]);
+    expect([1, 2, 3, 4].map((attempts) => retryDelayMs(attempts, 1000, () => 1))).toEqual([1250, 2500, 5000, 10000]);
   });
 
   it('is capped at 6 hours, Retry-After included', () => {
@@ -16,7 +16,7 @@ describe('retryDelayMs', () => {
 
   it('never retries before Retry-After', () => {
     expect(retryDelayMs(1, 1000, () => 0, 30_000)).toBe(30_000);
-    expect(retryDelayMs(5, 1000, () => 1, 2_000)).toBe(16_000);
+    expect(retryDelayMs(5, 1000, () => 0, 2_000)).toBe(16_000);
   });
 });
 
