@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
@@ -35,7 +36,7 @@ describe('kill -9 under concurrent load', () => {
       DATABASE_URL: database.url,
       STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
       FORWARD_URLS: downstream.url,
-      FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      FORWARD_SECRET,
       FORWARD_BACKOFF_MS: '100',
       // Short attempts mean short leases: deliveries caught mid-attempt are reclaimable in ~7 s.
       FORWARD_TIMEOUT_MS: '1000',

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
@@ -21,7 +22,7 @@ beforeAll(async () => {
     DATABASE_URL: proxy.rewrite(database.url),
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     FORWARD_URLS: downstream.url,
-    FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    FORWARD_SECRET,
     FORWARD_BACKOFF_MS: '100',
     OPS_API_TOKEN: 'outage-token',
     LOG_LEVEL: 'fatal',

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
@@ -18,7 +19,7 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     FORWARD_URLS: downstream.url,
-    FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    FORWARD_SECRET,
     LOG_LEVEL: 'fatal',
   };
   replicas = await Promise.all([startServerProcess(env), startServerProcess(env)]);

@@ -8,6 +8,8 @@ import { createTestDatabase, type TestDatabase } from './database.js';
 import { generateTestKeyPair, type TestKeyPair } from './starpay.js';
 
 export const OPS_TOKEN = 'test-ops-token-0123456789';
+/** The Standard Webhooks secret the tests' forwarders sign with. */
+export const FORWARD_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 export interface TestApp {
   app: FastifyInstance;

@@ -4,11 +4,10 @@ import { createForwarder, type Forwarder } from '../../src/forwarder/forwarder.j
 import { createHttpSender } from '../../src/forwarder/http-sender.js';
 import { createLogger } from '../../src/logger.js';
 import { claimDueDeliveries } from '../../src/store/outbox.js';
-import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { FORWARD_SECRET, OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const TIMEOUT_MS = 400;
 const MAX_ATTEMPTS = 4;
 
@@ -21,7 +20,7 @@ beforeAll(async () => {
   downstream = await startFakeDownstream();
   t = await startTestApp({
     FORWARD_URLS: downstream.url,
-    FORWARD_SECRET: SECRET,
+    FORWARD_SECRET,
     FORWARD_BACKOFF_MS: '40',
     FORWARD_TIMEOUT_MS: String(TIMEOUT_MS),
     FORWARD_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
@@ -48,7 +47,7 @@ function startForwarder(): Forwarder {
   senders.push(sender);
   const forwarder = createForwarder({
     pool: t.db.pool,
-    forward: { ...t.config.forward, secret: SECRET },
+    forward: { ...t.config.forward, secret: FORWARD_SECRET },
     send: sender.send,
     logger: createLogger('silent'),
     pollMs: 100,
@@ -75,7 +74,7 @@ async function delivery(orderRef: string) {
 function verified(index: number) {
   const webhook = downstream.received[index];
   if (webhook === undefined) throw new Error(`no webhook #${index}`);
-  return new Webhook(SECRET).verify(webhook.body, webhook.headers as Record<string, string>) as {
+  return new Webhook(FORWARD_SECRET).verify(webhook.body, webhook.headers as Record<string, string>) as {
     type: string;
     timestamp: string;
     data: Record<string, unknown>;

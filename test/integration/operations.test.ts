@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from '../../src/plugins/metrics.js';
 import { parsePublicKeys } from '../../src/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { countPendingDeliveries } from '../../src/store/outbox.js';
+import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { generateTestKeyPair, requestFields, signedBody } from '../helpers/starpay.js';
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     OPS_API_TOKEN: 'token',
     FORWARD_URLS: 'http://127.0.0.1:9/a,http://127.0.0.1:9/b',
-    FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    FORWARD_SECRET,
     NOTIFY_BODY_LIMIT: '2048',
   });
   app = await buildApp({ config, db, starpayKeys: parsePublicKeys(starpay.publicKeyPem), logger: createLogger('silent'), metrics });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { FORWARD_SECRET, OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 
 const HOOK = 'http://127.0.0.1:9/hook';
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ FORWARD_URLS: HOOK, FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', OPS_RATE_LIMIT: '0' });
+  t = await startTestApp({ FORWARD_URLS: HOOK, FORWARD_SECRET, OPS_RATE_LIMIT: '0' });
 });
 afterAll(async () => {
   await t.close();

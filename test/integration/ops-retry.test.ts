@@ -1,22 +1,20 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { FORWARD_SECRET, OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
+import { listenToOutbox } from '../helpers/outbox-listener.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 
 let t: TestApp;
-let listener: pg.Client;
-const wakeUps: string[] = [];
+let listener: Awaited<ReturnType<typeof listenToOutbox>>;
+let wakeUps: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({ FORWARD_URLS: 'http://127.0.0.1:9/hook', FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-  // What the forwarder listens to.
-  listener = new pg.Client({ connectionString: t.database.url });
-  await listener.connect();
-  listener.on('notification', (message) => wakeUps.push(message.channel));
-  await listener.query('LISTEN starpay_outbox');
+  t = await startTestApp({ FORWARD_URLS: 'http://127.0.0.1:9/hook', FORWARD_SECRET });
+  // What the forwarders listen to.
+  listener = await listenToOutbox(t.database.url);
+  wakeUps = listener.wakeUps;
 });
 afterAll(async () => {
-  await listener.end();
+  await listener.close();
   await t.close();
 });
 

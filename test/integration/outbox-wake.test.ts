@@ -1,23 +1,22 @@
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { msUntilNextDue, OUTBOX_CHANNEL } from '../../src/store/outbox.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { FORWARD_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/fake-downstream.js';
+import { listenToOutbox } from '../helpers/outbox-listener.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 
 let t: TestApp;
-let listener: pg.Client;
-const wakeUps: string[] = [];
+let listener: Awaited<ReturnType<typeof listenToOutbox>>;
+let wakeUps: string[] = [];
 
 beforeAll(async () => {
-  t = await startTestApp({ FORWARD_URLS: 'http://127.0.0.1:9/hook', FORWARD_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-  listener = new pg.Client({ connectionString: t.database.url });
-  await listener.connect();
-  listener.on('notification', (message) => wakeUps.push(message.channel));
-  await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+  t = await startTestApp({ FORWARD_URLS: 'http://127.0.0.1:9/hook', FORWARD_SECRET });
+  // What the forwarders listen to.
+  listener = await listenToOutbox(t.database.url);
+  wakeUps = listener.wakeUps;
 });
 afterAll(async () => {
-  await listener.end();
+  await listener.close();
   await t.close();
 });
 beforeEach(async () => {

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_DELAY_MS, parseRetryAfter, retryDelayMs } from '../../src/domain/retry-policy.js';
 import { webhookHeaders } from '../../src/forwarder/sign.js';
+import { FORWARD_SECRET } from '../helpers/app.js';
 
 describe('retryDelayMs', () => {
   it('waits the base delay before the first retry, doubling after each failure, plus up to a quarter at random', () => {
@@ -32,7 +33,7 @@ describe('parseRetryAfter', () => {
 
 describe('webhookHeaders', () => {
   it('signs so that the standardwebhooks library verifies, and a changed body does not', () => {
-    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const secret = FORWARD_SECRET;
     const body = '{"type":"starpay.repayment.state_changed","data":{"state":"SUCCESS"}}';
     const headers = webhookHeaders(secret, 'evt_1', Math.floor(Date.now() / 1000), body);
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
