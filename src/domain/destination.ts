@@ -1,0 +1,34 @@
+/** One event as every destination receives it: the id is stable across retries. */
+export interface OutboundEvent {
+  /** `evt_…`: webhook-id, AMQP message_id, Nats-Msg-Id. */
+  id: string;
+  /** `<provider>.<kind>.state_changed`: AMQP routing key, NATS subject. */
+  type: string;
+  /** The exact JSON body, fixed when the event was written. */
+  body: string;
+  /** When the event was written (AMQP timestamp). */
+  createdAt: Date;
+}
+
+/** The result of one attempt. Failure is data: a destination never throws for a failed attempt. */
+export type DeliveryResult =
+  | { ok: true; statusCode?: number }
+  | {
+      ok: false;
+      /** Short, credential-free reason: `HTTP 500`, `timeout after 10000 ms`, `connection refused`. */
+      error: string;
+      statusCode?: number;
+      /** The destination asked for at least this long a pause (HTTP Retry-After). */
+      retryAfterMs?: number;
+    };
+
+/** Where events go: a webhook URL, a RabbitMQ exchange, a NATS JetStream stream. */
+export interface Destination {
+  /** The destination's identity and shown form: its URL with credentials replaced by `***`. */
+  readonly id: string;
+  /** `http`, `amqp`, `nats`: the metrics label. */
+  readonly type: string;
+  deliver(event: OutboundEvent): Promise<DeliveryResult>;
+  /** Waits for in-flight deliveries, then releases connections. */
+  close(): Promise<void>;
+}
