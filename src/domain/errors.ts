@@ -1,21 +1,24 @@
 /** Stable error codes of the HTTP API; the precise internal reason goes to the log only. */
 export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
-  INVALID_ENVELOPE: { status: 400, message: 'The body is not a Starpay notification envelope.' },
-  MISSING_FIELD: { status: 400, message: 'The notification lacks originalMsgId or trxState.' },
+  INVALID_ENVELOPE: { status: 400, message: 'The body is not a notification of this provider.' },
+  MISSING_FIELD: { status: 400, message: 'The notification lacks its order reference or its state.' },
   INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid.' },
   SIGNATURE_MISSING: { status: 401, message: 'The notification carries no signature.' },
   SIGNATURE_UNDECODABLE: { status: 401, message: 'The signature is not base64.' },
-  SIGNATURE_INVALID: { status: 401, message: 'The signature does not match any Starpay key.' },
+  SIGNATURE_INVALID: { status: 401, message: 'The signature does not match.' },
+  PROVIDER_NOT_CONFIGURED: { status: 401, message: 'This provider is not configured on this service.' },
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
   MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
+  NOT_QUERYABLE: { status: 409, message: 'Orders of this kind cannot be queried at their provider.' },
   BODY_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
+  PROVIDER_UNAVAILABLE: { status: 502, message: 'The provider could not be asked, or its answer could not be trusted; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
