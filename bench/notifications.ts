@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { NOTIFICATION_KINDS, toNotification, type NotificationKind } from '../src/starpay/notification.js';
+import { NOTIFICATION_KINDS, toNotification, type NotificationKind } from '../src/providers/starpay/notification.js';
 import { ingestParameters } from '../src/store/ingest.js';
 
 export interface BenchKeys {

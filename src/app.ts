@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import type { Provider } from './domain/provider.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -11,16 +11,25 @@ import { createMetrics, metricsRoutes, type Metrics } from './plugins/metrics.js
 import { registerOpenApi } from './plugins/openapi.js';
 import { useZodSchemas } from './plugins/zod-schemas.js';
 import type { Database } from './store/database.js';
+import type { IngestTargets } from './store/ingest.js';
+import { countFlaggedOrders } from './store/orders.js';
 import { countPendingDeliveries } from './store/outbox.js';
 
 export interface AppDeps {
   config: Config;
   db: Database;
-  /** Starpay platform public keys, parsed once at start-up. */
-  starpayKeys: readonly KeyObject[];
+  /** Every provider, configured or not (src/providers/index.ts). */
+  providers: readonly Provider[];
+  /** Destination ids (URLs with credentials replaced by ***) that each event is delivered to. */
+  destinations: readonly string[];
   logger: FastifyBaseLogger;
-  /** Shared with the forwarder by src/server.ts; a fresh registry when absent (tests). */
+  /** Shared with the forwarder and the jobs by src/server.ts; a fresh registry when absent (tests). */
   metrics?: Metrics;
+}
+
+/** The service's one set of Prometheus series for a database. */
+export function metricsFor(db: Database): Metrics {
+  return createMetrics({ backlog: () => countPendingDeliveries(db.pool), flagged: () => countFlaggedOrders(db.prisma) });
 }
 
 /** Builds the HTTP app; listening, signals and the process belong to src/server.ts. */
@@ -51,7 +60,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  const metrics = deps.metrics ?? createMetrics({ backlog: () => countPendingDeliveries(deps.db.pool) });
+  const metrics = deps.metrics ?? metricsFor(deps.db);
+  const firstSlotMs = deps.config.reconcileScheduleMs[0] ?? null;
+  const targetsFor = (provider: Provider, kind: string): IngestTargets => ({
+    destinations: deps.destinations,
+    firstQueryAfterMs: provider.isQueryable(kind) ? firstSlotMs : null,
+  });
 
   registerErrorHandler(app);
   useZodSchemas(app);
@@ -60,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app);
   await app.register(healthRoutes, { db: deps.db });
   await app.register(metricsRoutes, { metrics });
-  await app.register(notifyRoutes, { config: deps.config, db: deps.db, starpayKeys: deps.starpayKeys, metrics });
+  await app.register(notifyRoutes, { config: deps.config, db: deps.db, providers: deps.providers, metrics, targetsFor });
   await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db });
   return app;
 }

@@ -1,22 +1,23 @@
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import pg from 'pg';
-import { buildApp } from './app.js';
+import { buildApp, metricsFor } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
-import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
-import { createHttpSender } from './forwarder/http-sender.js';
+import { createDestinations } from './destinations/index.js';
+import { createForwarder } from './forwarder/forwarder.js';
+import type { Job } from './jobs/job.js';
+import { pruneNotificationsJob } from './jobs/prune-notifications.js';
 import { createLogger } from './logger.js';
-import { createMetrics } from './plugins/metrics.js';
-import { loadStarpayKeys } from './starpay/load-keys.js';
+import { createProviders } from './providers/index.js';
+import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { openDatabase } from './store/database.js';
-import { pruneRejections } from './store/ingest.js';
 import { migrate } from './store/migrate.js';
-import { countPendingDeliveries } from './store/outbox.js';
 
-const REJECTIONS_KEPT = 10_000;
-const PRUNE_EVERY_MS = 10 * 60_000;
 const EMBEDDED_DATABASE_NAME = 'starpay';
+
+/** Set once start-up begins to start things; a failed start-up stops them too (an embedded database above all). */
+let stopEverything: (() => Promise<void>) | undefined;
 
 async function main(): Promise<void> {
   let config;
@@ -29,13 +30,36 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
 
-  // Keys first: a bad or weak key stops start-up before any database work.
+  // Keys and destinations first: bad configuration stops start-up before any database work.
   const starpay = await loadStarpayKeys(config);
   if (starpay.devPrivateKeyFile !== undefined) {
     log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
   }
+  const providers = createProviders({ config, starpayKeys: starpay.keys });
+  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
+  for (const provider of providers) {
+    if (!provider.configured) log.info({ provider: provider.name }, 'provider not configured: its notifications are refused');
+  }
 
+  // Everything started below is stopped, in reverse, on every exit path this process controls.
   let embedded: EmbeddedDatabase | undefined;
+  let db: ReturnType<typeof openDatabase> | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let forwarder: ReturnType<typeof createForwarder> | undefined;
+  const jobs: Job[] = [];
+  stopEverything = async () => {
+    // Stop taking requests, claiming deliveries and running jobs; let the in-flight ones finish.
+    await Promise.all([app?.close(), forwarder?.stop(), ...jobs.map((job) => job.stop())]);
+    await Promise.allSettled(destinations.map((destination) => destination.close()));
+    await db?.close();
+    await embedded?.stop();
+  };
+  closeWithGrace({ delay: 20_000, logger: log }, async ({ signal, err }) => {
+    if (err !== undefined) log.error({ err }, 'shutting down after an error');
+    else log.info({ signal }, 'shutting down');
+    await stopEverything?.();
+  });
+
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
     const directory = path.resolve(config.dataDir, 'postgres');
@@ -44,43 +68,21 @@ async function main(): Promise<void> {
     log.info({ directory }, 'DATABASE_URL is unset: started an embedded PostgreSQL');
   }
 
-  const db = openDatabase(databaseUrl);
+  db = openDatabase(databaseUrl);
   const applied = await migrate(db.pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
-  // One registry for the routes and the forwarder.
-  const metrics = createMetrics({ backlog: () => countPendingDeliveries(db.pool) });
-  const app = await buildApp({ config, db, starpayKeys: starpay.keys, logger: log, metrics });
+  // One registry for the routes, the forwarder and the jobs.
+  const metrics = metricsFor(db);
+  app = await buildApp({ config, db, providers, destinations: destinations.map((d) => d.id), logger: log, metrics });
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
-  let forwarder: Forwarder | undefined;
-  const sender = createHttpSender(config.forward.timeoutMs);
-  if (config.forward.secret !== undefined && config.forward.urls.length > 0) {
-    forwarder = createForwarder({
-      pool: db.pool,
-      forward: { ...config.forward, secret: config.forward.secret },
-      send: sender.send,
-      logger: log.child({ component: 'forwarder' }),
-      metrics,
-    });
-    forwarder.start();
+  if (destinations.length > 0) {
+    forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    await forwarder.start();
   }
-
-  const pruning = setInterval(() => {
-    pruneRejections(db.pool, REJECTIONS_KEPT).catch((error: unknown) => log.warn({ err: error }, 'pruning rejections failed'));
-  }, PRUNE_EVERY_MS);
-  pruning.unref();
-
-  closeWithGrace({ delay: 20_000, logger: log }, async ({ signal, err }) => {
-    if (err !== undefined) log.error({ err }, 'shutting down after an error');
-    else log.info({ signal }, 'shutting down');
-    clearInterval(pruning);
-    // Stop taking requests and claiming deliveries; let the in-flight ones of both finish.
-    await Promise.all([app.close(), forwarder?.stop()]);
-    await sender.close();
-    await db.close();
-    await embedded?.stop();
-  });
+  jobs.push(pruneNotificationsJob(db.pool, log.child({ component: 'jobs' })));
+  for (const job of jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });
 }
@@ -100,7 +102,8 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   process.stderr.write(`start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  await stopEverything?.().catch(() => {});
   process.exit(1);
 });

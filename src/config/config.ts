@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DESTINATION_TYPES } from '../destinations/index.js';
 
 const optionalText = z
   .string()
@@ -16,14 +17,32 @@ const commaList = z
       .filter((item) => item !== ''),
   );
 
-const httpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'must be an http(s) URL');
+/** A URL with one of the given schemes; the message never repeats the value (it may hold a password). */
+const urlWithScheme = (schemes: readonly string[], message: string) =>
+  z.string().refine((value) => {
+    try {
+      return schemes.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, message);
+
+const httpUrl = urlWithScheme(['http:', 'https:'], 'must be an http(s) URL');
+const destinationUrl = urlWithScheme(Object.keys(DESTINATION_TYPES), `each entry must be a URL with one of ${Object.keys(DESTINATION_TYPES).join(' ')}`);
+
+/** `2m,5m,15m,1h,6h,24h` → milliseconds; units s, m, h, d. */
+const DURATION_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const schedule = z
+  .string()
+  .transform((value, ctx) => {
+    const slots = value.split(',').map((item) => item.trim());
+    const parsed = slots.map((slot) => /^(\d+)([smhd])$/.exec(slot));
+    if (slots.length === 0 || parsed.some((match) => match === null || Number(match[1]) === 0)) {
+      ctx.addIssue({ code: 'custom', message: 'must be positive durations like 2m,5m,1h,1d separated by commas' });
+      return z.NEVER;
+    }
+    return parsed.map((match) => Number(match?.[1]) * DURATION_MS[match?.[2] as keyof typeof DURATION_MS]);
+  });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -37,11 +56,19 @@ export const EnvSchema = z
     STARPAY_PUBLIC_KEYS: optionalText.describe('Starpay platform public keys, PEM or base64 DER, comma or blank-line separated'),
     STARPAY_PUBLIC_KEYS_FILE: optionalText.describe('file holding STARPAY_PUBLIC_KEYS'),
     STARPAY_MCH_ID: optionalText.describe('refuse notifications for another merchant id'),
+    STARPAY_API_URL: optionalText.pipe(httpUrl.optional()).describe('Starpay API base URL; unset: Starpay orders are never queried'),
+    STARPAY_MERCHANT_PRIVATE_KEY: optionalText.describe("the merchant's RSA private key (PEM PKCS#8 or PKCS#1) signing Starpay queries"),
+    STARPAY_MERCHANT_PRIVATE_KEY_FILE: optionalText.describe('file holding STARPAY_MERCHANT_PRIVATE_KEY'),
+    STARPAGO_API_URL: optionalText.pipe(httpUrl.optional()).describe('StarPago API base URL; unset: StarPago orders are never queried and v3 callbacks are refused'),
+    STARPAGO_APP_ID: optionalText.describe('StarPago appId'),
+    STARPAGO_APP_SECRET: optionalText.describe('StarPago appSecret: the v2 signing key and the v3 token grant'),
+    STARPAGO_API_VERSION: z.enum(['v2', 'v3']).default('v3').describe('which StarPago query API to call'),
+    RECONCILE_SCHEDULE: z.string().default('2m,5m,15m,1h,6h,24h').pipe(schedule).describe('while an order stays PENDING, when to query it'),
     OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*; unset refuses every call'),
-    FORWARD_URLS: commaList.pipe(z.array(httpUrl)).describe('downstream webhook URLs'),
+    FORWARD_URLS: commaList.pipe(z.array(destinationUrl)).describe('destinations: webhook, RabbitMQ and NATS JetStream URLs'),
     FORWARD_SECRET: optionalText
       .refine((value) => value === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value), 'must be whsec_ followed by base64')
-      .describe('Standard Webhooks secret'),
+      .describe('Standard Webhooks secret, required with an http(s) destination'),
     FORWARD_MAX_ATTEMPTS: positiveInt(12).describe('attempts before a delivery is dead'),
     FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
     FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
@@ -57,17 +84,32 @@ export const EnvSchema = z
     TRUST_PROXY: optionalText.describe('Fastify trustProxy: true, a hop count or a list of addresses'),
   })
   .superRefine((env, ctx) => {
-    if (env.FORWARD_URLS.length > 0 && env.FORWARD_SECRET === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['FORWARD_SECRET'], message: 'is required when FORWARD_URLS is set' });
+    const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
+    const hasHttpDestination = env.FORWARD_URLS.some((url) => /^https?:/i.test(url));
+    // Webhooks cannot be sent unsigned, in any environment.
+    if (hasHttpDestination && env.FORWARD_SECRET === undefined) problem('FORWARD_SECRET', 'is required when FORWARD_URLS has an http(s) URL');
+    // A query API without its credentials could never be asked.
+    if (env.STARPAY_API_URL !== undefined) {
+      if (env.STARPAY_MERCHANT_PRIVATE_KEY === undefined && env.STARPAY_MERCHANT_PRIVATE_KEY_FILE === undefined) {
+        problem('STARPAY_MERCHANT_PRIVATE_KEY', 'is required with STARPAY_API_URL (or STARPAY_MERCHANT_PRIVATE_KEY_FILE)');
+      }
+      if (env.STARPAY_MCH_ID === undefined) problem('STARPAY_MCH_ID', 'is required with STARPAY_API_URL');
+    }
+    if (env.STARPAGO_API_URL !== undefined) {
+      if (env.STARPAGO_APP_ID === undefined) problem('STARPAGO_APP_ID', 'is required with STARPAGO_API_URL');
+      if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
     }
     if (env.NODE_ENV !== 'production') return;
-    if (env.STARPAY_PUBLIC_KEYS === undefined && env.STARPAY_PUBLIC_KEYS_FILE === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['STARPAY_PUBLIC_KEYS'], message: 'is required in production (or STARPAY_PUBLIC_KEYS_FILE)' });
+    const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
+    if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
+      problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
     }
-    if (env.OPS_API_TOKEN === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['OPS_API_TOKEN'], message: 'is required in production' });
-    }
+    if (env.OPS_API_TOKEN === undefined) problem('OPS_API_TOKEN', 'is required in production');
+    else if (env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
   });
+
+/** Shorter tokens can be guessed; production refuses them. */
+export const MIN_OPS_TOKEN_LENGTH = 32;
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -81,6 +123,10 @@ export interface Config {
   starpayPublicKeysFile: string | undefined;
   starpayMchId: string | undefined;
   opsApiToken: string | undefined;
+  starpayApi: { url: string; merchantPrivateKey: string | undefined; merchantPrivateKeyFile: string | undefined } | undefined;
+  starpago: { appId: string | undefined; appSecret: string | undefined; apiUrl: string | undefined; apiVersion: 'v2' | 'v3' };
+  /** RECONCILE_SCHEDULE in milliseconds. */
+  reconcileScheduleMs: readonly number[];
   forward: {
     urls: string[];
     secret: string | undefined;
@@ -120,6 +166,21 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     starpayPublicKeysFile: e.STARPAY_PUBLIC_KEYS_FILE,
     starpayMchId: e.STARPAY_MCH_ID,
     opsApiToken: e.OPS_API_TOKEN,
+    starpayApi:
+      e.STARPAY_API_URL === undefined
+        ? undefined
+        : Object.freeze({
+            url: e.STARPAY_API_URL,
+            merchantPrivateKey: e.STARPAY_MERCHANT_PRIVATE_KEY,
+            merchantPrivateKeyFile: e.STARPAY_MERCHANT_PRIVATE_KEY_FILE,
+          }),
+    starpago: Object.freeze({
+      appId: e.STARPAGO_APP_ID,
+      appSecret: e.STARPAGO_APP_SECRET,
+      apiUrl: e.STARPAGO_API_URL,
+      apiVersion: e.STARPAGO_API_VERSION,
+    }),
+    reconcileScheduleMs: Object.freeze(e.RECONCILE_SCHEDULE),
     forward: Object.freeze({
       urls: e.FORWARD_URLS,
       secret: e.FORWARD_SECRET,

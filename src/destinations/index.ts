@@ -1,4 +1,6 @@
 import type { Destination } from '../domain/destination.js';
+import { createHttpDestination } from './http.js';
+import { redactUrl } from './redact-url.js';
 
 /** What every destination type may need besides its URL. */
 export interface DestinationOptions {
@@ -10,8 +12,30 @@ export interface DestinationOptions {
 
 export type DestinationFactory = (url: URL, options: DestinationOptions) => Destination;
 
+/** Destination types by URL scheme: adding one is a file plus a line here. */
+export const DESTINATION_TYPES: Record<string, DestinationFactory> = {
+  'http:': createHttpDestination,
+  'https:': createHttpDestination,
+};
+
 /**
- * Destination types by URL scheme: adding one is a file plus a line here.
- * (Filled in by the destination seam.)
+ * The destinations of FORWARD_URLS, built once at start-up. A malformed URL throws an error naming
+ * the variable and the URL with its credentials hidden.
  */
-export const DESTINATION_TYPES: Record<string, DestinationFactory> = {};
+export function createDestinations(urls: readonly string[], options: DestinationOptions): Destination[] {
+  return urls.map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new Error('FORWARD_URLS: an entry is not a URL');
+    }
+    const factory = DESTINATION_TYPES[url.protocol];
+    if (factory === undefined) throw new Error(`FORWARD_URLS: ${url.protocol}// destinations are not supported`);
+    try {
+      return factory(url, options);
+    } catch (error) {
+      throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${(error as Error).message}`);
+    }
+  });
+}

@@ -82,4 +82,6 @@ export interface Provider {
   query?(kind: string, orderRef: string): Promise<QueryAnswer>;
   /** Whether orders of this kind can be queried at all (Starpay's static-QR cannot). */
   isQueryable(kind: string): boolean;
+  /** The route's description in /openapi.json: a summary, a description and the body's JSON Schema. */
+  describe(kind: string): { summary: string; description: string; body: unknown };
 }

@@ -1,54 +1,58 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import type { Config } from '../config/config.js';
-import { parseRetryAfter, retryDelayMs } from '../domain/retry-policy.js';
+import type { Destination } from '../domain/destination.js';
+import { retryDelayMs } from '../domain/retry-policy.js';
 import type { Metrics } from '../plugins/metrics.js';
 import {
   claimDueDeliveries,
   msUntilNextDue,
   OUTBOX_CHANNEL,
   recordAttempts,
+  retireRemovedDestinations,
   type AttemptOutcome,
   type AttemptResult,
   type ClaimedDelivery,
 } from '../store/outbox.js';
-import type { Sender } from './http-sender.js';
-import { webhookHeaders } from './sign.js';
 
 export interface ForwarderDeps {
   pool: pg.Pool;
-  forward: Config['forward'] & { secret: string };
-  send: Sender;
+  destinations: readonly Destination[];
+  forward: { maxAttempts: number; backoffMs: number; timeoutMs: number };
   logger: FastifyBaseLogger;
   metrics?: Pick<Metrics, 'deliveries'>;
   now?: () => number;
   random?: () => number;
-  /** Deliveries sent at once by this process. */
+  /** Attempts in flight at once in this process, across destinations. */
   concurrency?: number;
   /** Longest sleep when nothing is due and no notification arrives (covers a lost LISTEN). */
   pollMs?: number;
 }
 
 export interface Forwarder {
-  start(): void;
+  start(): Promise<void>;
   /** Stops claiming, waits for in-flight attempts (each bounded by the timeout), then returns. */
   stop(): Promise<void>;
 }
 
 /**
- * The outbox loop: claim due deliveries, send them signed, record every attempt. Failures are
- * data: a non-2xx or a timeout becomes an attempt row and a rescheduled (or dead) delivery.
+ * The outbox loop: claim due deliveries, hand each to its destination, record every attempt.
+ * Failures are data: a failed attempt becomes an attempt row and a rescheduled (or dead)
+ * delivery. Attempts run side by side up to `concurrency`, and a slot is refilled as soon as one
+ * finishes, so one slow destination never holds back deliveries to the others.
  */
 export function createForwarder(deps: ForwarderDeps): Forwarder {
-  const { pool, forward, send, logger } = deps;
+  const { pool, forward, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const concurrency = deps.concurrency ?? 8;
   const pollMs = deps.pollMs ?? 1_000;
+  const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
+  const ids = [...byId.keys()];
   // A lease outlives the attempt's own deadline, so a live worker never loses its delivery.
   const leaseMs = 2 * forward.timeoutMs + 5_000;
 
   const record = coalescedRecorder(pool);
+  const inFlight = new Set<Promise<void>>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -95,48 +99,55 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   }
 
   async function attempt(delivery: ClaimedDelivery): Promise<void> {
+    const destination = byId.get(delivery.url) as Destination;
     const startedAt = new Date(now());
-    const headers = webhookHeaders(forward.secret, delivery.eventId, Math.floor(startedAt.getTime() / 1000), delivery.body);
-    const result = await send(delivery.url, headers, delivery.body);
+    const result = await destination.deliver({ id: delivery.eventId, type: delivery.type, body: delivery.body, createdAt: delivery.createdAt });
     const durationMs = Math.max(0, now() - startedAt.getTime());
-    const ok = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
     const attempts = delivery.attempts + 1;
 
     let outcome: AttemptOutcome;
-    if (ok) outcome = { status: 'delivered' };
+    if (result.ok) outcome = { status: 'delivered' };
     else if (attempts >= forward.maxAttempts) outcome = { status: 'dead' };
-    else {
-      const retryAfterMs = parseRetryAfter(result.retryAfter, now());
-      outcome = { status: 'pending', nextAttemptAt: new Date(now() + retryDelayMs(attempts, forward.backoffMs, random, retryAfterMs)) };
+    else outcome = { status: 'pending', nextAttemptAt: new Date(now() + retryDelayMs(attempts, forward.backoffMs, random, result.retryAfterMs)) };
+    const statusCode = result.statusCode ?? null;
+    // An answer's status code says what happened; the error text is kept for attempts without one.
+    const error = result.ok || statusCode !== null ? null : result.error;
+    const recorded = await record({ delivery, attempt: { startedAt, durationMs, statusCode, error }, outcome });
+    const facts = { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.url, attempts, statusCode, error: result.ok ? undefined : result.error };
+    if (!recorded) {
+      logger.warn(facts, 'delivery attempt not recorded: another worker took the delivery over');
+      return;
     }
-    const recorded = await record({
-      delivery,
-      attempt: { startedAt, durationMs, statusCode: result.statusCode ?? null, error: result.error ?? null },
-      outcome,
-    });
-    const metricOutcome = outcome.status === 'pending' ? 'retry' : outcome.status;
-    deps.metrics?.deliveries.inc({ outcome: metricOutcome });
-    const facts = { deliveryId: delivery.id, eventId: delivery.eventId, url: delivery.url, attempts, statusCode: result.statusCode, error: result.error };
-    if (!recorded) logger.warn(facts, 'delivery attempt not recorded: another worker took the delivery over');
-    else if (outcome.status === 'dead') logger.error(facts, 'delivery dead');
+    deps.metrics?.deliveries.inc({ destination: destination.type, outcome: outcome.status === 'pending' ? 'retry' : outcome.status });
+    if (outcome.status === 'dead') logger.error(facts, 'delivery dead');
     else if (outcome.status === 'pending') logger.warn({ ...facts, nextAttemptAt: outcome.nextAttemptAt }, 'delivery failed, will retry');
     else logger.debug(facts, 'delivery delivered');
+  }
+
+  function launch(delivery: ClaimedDelivery): void {
+    const task = attempt(delivery)
+      .catch((error: unknown) => logger.warn({ err: error, deliveryId: delivery.id }, 'delivery attempt not recorded; its lease will expire'))
+      .finally(() => {
+        inFlight.delete(task);
+        wake();
+      });
+    inFlight.add(task);
   }
 
   async function run(): Promise<void> {
     while (running) {
       try {
         await listen();
-        const claimed = await claimDueDeliveries(pool, concurrency, leaseMs);
-        if (claimed.length > 0) {
-          // Each attempt settles on its own: one failing to record must not cut the others short.
-          const results = await Promise.allSettled(claimed.map(attempt));
-          for (const result of results) {
-            if (result.status === 'rejected') logger.warn({ err: result.reason }, 'delivery attempt not recorded; its lease will expire');
-          }
+        const free = concurrency - inFlight.size;
+        const claimed = free > 0 ? await claimDueDeliveries(pool, free, leaseMs, ids) : [];
+        for (const delivery of claimed) launch(delivery);
+        if (claimed.length > 0 && claimed.length === free) {
+          // Every slot is busy: wait for one to free up (or for a wake-up).
+          await sleep(pollMs);
           continue;
         }
-        const dueIn = await msUntilNextDue(pool);
+        if (claimed.length > 0) continue;
+        const dueIn = inFlight.size === concurrency ? undefined : await msUntilNextDue(pool, ids);
         if (running) await sleep(Math.min(dueIn ?? pollMs, pollMs));
       } catch (error) {
         logger.warn({ err: error }, 'forwarder cycle failed; retrying');
@@ -146,8 +157,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   }
 
   return {
-    start() {
+    async start() {
       if (running) return;
+      const retired = await retireRemovedDestinations(pool, ids);
+      if (retired > 0) logger.warn({ retired }, 'pending deliveries to removed destinations marked dead');
       running = true;
       loop = run();
     },
@@ -155,6 +168,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       running = false;
       wake();
       await loop;
+      await Promise.allSettled([...inFlight]);
       if (listener !== undefined) {
         const client = listener;
         listener = undefined;

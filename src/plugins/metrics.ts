@@ -6,45 +6,70 @@ import { documentedAs } from './openapi.js';
  * The service's Prometheus series, on a registry of their own (one per app, so tests can build
  * many apps in one process).
  */
-export function createMetrics(options: { backlog?: () => Promise<number> } = {}) {
+export interface MetricsSources {
+  /** Deliveries still pending. */
+  backlog?: () => Promise<number>;
+  /** Orders flagged stale, and orders flagged with an amount mismatch. */
+  flagged?: () => Promise<{ stale: number; amountMismatches: number }>;
+}
+
+/**
+ * The service's Prometheus series, on a registry of their own (one per app, so tests can build
+ * many apps in one process). Names are not tied to one provider: `provider` is a label.
+ */
+export function createMetrics(sources: MetricsSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const backlog = options.backlog;
+  const { backlog, flagged } = sources;
+  const gauge = (name: string, help: string, read: () => Promise<number>) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        this.set(await read().catch(() => Number.NaN));
+      },
+    });
   return {
     registry,
     notifications: new Counter({
-      name: 'starpay_notifications_total',
-      help: 'Notifications received, by kind and outcome (created, changed, unchanged, conflict, duplicate, or the refusal code)',
-      labelNames: ['kind', 'outcome'] as const,
+      name: 'receiver_notifications_total',
+      help: 'Notifications received, by provider, kind and outcome (created, changed, unchanged, conflict, duplicate, unverified, or the refusal code)',
+      labelNames: ['provider', 'kind', 'outcome'] as const,
       registers: [registry],
     }),
     signatureFailures: new Counter({
-      name: 'starpay_signature_failures_total',
-      help: 'Notifications refused for their signature, by kind and reason',
-      labelNames: ['kind', 'reason'] as const,
+      name: 'receiver_signature_failures_total',
+      help: 'Notifications refused for their signature, by provider, kind and reason',
+      labelNames: ['provider', 'kind', 'reason'] as const,
       registers: [registry],
     }),
     replySeconds: new Histogram({
-      name: 'starpay_notify_reply_seconds',
-      help: 'Time from request to reply on the notify endpoints, by kind and status code',
-      labelNames: ['kind', 'status'] as const,
+      name: 'receiver_notify_reply_seconds',
+      help: 'Time from request to reply on the notify endpoints, by provider, kind and status code',
+      labelNames: ['provider', 'kind', 'status'] as const,
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     deliveries: new Counter({
-      name: 'starpay_deliveries_total',
-      help: 'Webhook delivery attempts, by outcome (delivered, retry, dead)',
-      labelNames: ['outcome'] as const,
+      name: 'receiver_deliveries_total',
+      help: 'Delivery attempts, by destination type (http, amqp, nats) and outcome (delivered, retry, dead)',
+      labelNames: ['destination', 'outcome'] as const,
       registers: [registry],
     }),
-    outboxBacklog: new Gauge({
-      name: 'starpay_outbox_backlog',
-      help: 'Deliveries still pending',
+    queries: new Counter({
+      name: 'receiver_provider_queries_total',
+      help: 'Queries to the providers, by provider and outcome (created, changed, unchanged, conflict, not_found, try_later, config_error)',
+      labelNames: ['provider', 'outcome'] as const,
       registers: [registry],
-      async collect() {
-        if (backlog !== undefined) this.set(await backlog().catch(() => Number.NaN));
-      },
     }),
+    outboxBacklog: gauge('receiver_outbox_backlog', 'Deliveries still pending', async () => (backlog === undefined ? 0 : backlog())),
+    staleOrders: gauge('receiver_stale_orders', 'Orders still PENDING after the last reconciliation slot', async () =>
+      flagged === undefined ? 0 : (await flagged()).stale,
+    ),
+    amountMismatches: gauge('receiver_amount_mismatches', 'Orders whose paid amount differs from the expected amount', async () =>
+      flagged === undefined ? 0 : (await flagged()).amountMismatches,
+    ),
   };
 }
 
@@ -60,8 +85,10 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
         tags: ['operations'],
         summary: 'Prometheus metrics',
         description:
-          'starpay_notifications_total{kind,outcome}, starpay_signature_failures_total{kind,reason}, ' +
-          'starpay_notify_reply_seconds{kind,status}, starpay_deliveries_total{outcome}, starpay_outbox_backlog, and process metrics.',
+          'receiver_notifications_total{provider,kind,outcome}, receiver_signature_failures_total{provider,kind,reason}, ' +
+          'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,outcome}, ' +
+          'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_stale_orders, ' +
+          'receiver_amount_mismatches, and process metrics.',
         response: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
         },

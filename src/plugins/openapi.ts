@@ -15,12 +15,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     openapi: {
       openapi: '3.0.3',
       info: {
-        title: 'Starpay notification receiver',
+        title: 'Payment notification receiver',
         version: VERSION,
-        description: 'Receives signed Starpay notifications, keeps order state, and forwards state changes as signed webhooks.',
+        description: 'Receives Starpay and StarPago notifications, keeps order state, asks the providers when a notification does not come, and forwards state changes to webhooks and message brokers.',
       },
       tags: [
-        { name: 'starpay', description: 'Notification endpoints Starpay posts to' },
+        { name: 'notifications', description: 'Endpoints the payment providers post their notifications to' },
         { name: 'ops', description: 'Orders, notifications and deliveries (bearer token)' },
         { name: 'operations', description: 'Health, readiness and metrics' },
       ],

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEV_PRIVATE_KEY_FILE } from '../starpay/dev-keys.js';
-import { NOTIFICATION_KINDS, type NotificationKind } from '../starpay/notification.js';
+import { DEV_PRIVATE_KEY_FILE } from '../providers/starpay/dev-keys.js';
+import { NOTIFICATION_KINDS, type NotificationKind } from '../providers/starpay/notification.js';
 
 export interface SimulatorOptions {
   url: string;

@@ -1,4 +1,4 @@
-import type { NotificationKind } from '../starpay/notification.js';
+import type { NotificationKind } from '../providers/starpay/notification.js';
 import { seededRandom, type Random } from './random.js';
 import { AMOUNT_SPELLINGS, ENVELOPE_STYLES, PLAIN_SPELLING, type RequestFields, type Spelling } from './request.js';
 

@@ -1,15 +1,24 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Transition } from '../domain/order-state.js';
-import type { Notification } from '../starpay/notification.js';
+import type { Notification } from '../domain/provider.js';
 import { wakeForwarders } from './outbox.js';
 
-export type IngestOutcome = Transition | 'duplicate';
+/** `unverified`: a hint was stored and its order will be queried; `duplicate`: a repeat, counted. */
+export type IngestOutcome = Transition | 'duplicate' | 'unverified';
 
 export interface IngestResult {
   outcome: IngestOutcome;
   /** The event written for a real state change. */
   eventId: string | null;
+}
+
+/** Where an ingest's events go and when a new PENDING order is first queried. */
+export interface IngestTargets {
+  /** Destination ids (URLs with credentials replaced by ***): one delivery each per event. */
+  destinations: readonly string[];
+  /** First RECONCILE_SCHEDULE slot for an order of this kind, or null when it cannot be queried. */
+  firstQueryAfterMs: number | null;
 }
 
 /**
@@ -18,46 +27,39 @@ export interface IngestResult {
  */
 export const INGEST_STATEMENT = {
   name: 'ingest_notification',
-  text: 'SELECT outcome, event_id FROM ingest_notification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)',
+  text: `SELECT outcome, event_id FROM ingest_notification(
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 * interval '1 millisecond')`,
 } as const;
 
-/** The parameters of INGEST_STATEMENT for one verified notification. */
-export function ingestParameters(
-  notification: Notification,
-  verified: { request: unknown; signedText: string; signature: string },
-  forwardUrls: readonly string[],
-): unknown[] {
-  const n = notification;
+/** The parameters of INGEST_STATEMENT for one notification. */
+export function ingestParameters(n: Notification, targets: IngestTargets): unknown[] {
   const t = storableText;
   return [
-    n.kind, t(n.orderRef), t(n.dedupKey), t(n.msgId), t(n.rawState), n.state, n.amount, t(n.currency), t(n.trxDate),
-    t(n.errorCode), t(n.errorMessage), toJsonb(verified.request), t(verified.signedText), verified.signature, forwardUrls,
+    n.provider, n.kind, t(n.orderRef), t(n.dedupKey), t(n.msgId), n.status, t(n.rawState), n.state, n.amount, n.paidAmount,
+    t(n.currency), t(n.trxDate), t(n.errorCode), t(n.errorMessage), toJsonb(n.request), t(n.signedText), n.signature,
+    targets.destinations, targets.firstQueryAfterMs,
   ];
 }
 
 /**
- * Stores an authentic notification, moves its order and writes its event and deliveries in one
- * statement (one round trip, one transaction): when this resolves, all of it is committed. A new
- * event then wakes the forwarders (coalesced, outside the transaction).
+ * Stores a notification, moves its order and writes its event and deliveries in one statement
+ * (one round trip, one transaction): when this resolves, all of it is committed. A new event then
+ * wakes the forwarders (coalesced, outside the transaction).
  */
-export async function ingestNotification(
-  pool: pg.Pool,
-  notification: Notification,
-  verified: { request: unknown; signedText: string; signature: string },
-  forwardUrls: readonly string[],
-): Promise<IngestResult> {
+export async function ingestNotification(pool: pg.Pool, notification: Notification, targets: IngestTargets): Promise<IngestResult> {
   const { rows } = await pool.query<{ outcome: IngestOutcome; event_id: string | null }>({
     ...INGEST_STATEMENT,
-    values: ingestParameters(notification, verified, forwardUrls),
+    values: ingestParameters(notification, targets),
   });
   const row = rows[0];
   if (row === undefined) throw new Error('ingest_notification returned no row');
   // Committed: deliveries were written for the event, so the forwarders have work.
-  if (row.event_id !== null && forwardUrls.length > 0) wakeForwarders(pool);
+  if (row.event_id !== null && targets.destinations.length > 0) wakeForwarders(pool);
   return { outcome: row.outcome, eventId: row.event_id };
 }
 
 export interface Rejection {
+  provider: string;
   kind: string;
   reason: string;
   body: string;
@@ -74,25 +76,34 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
   const bodyHash = createHash('sha256').update(rejection.body).digest('hex');
   await pool.query({
     name: 'record_rejection',
-    text: `INSERT INTO notifications AS n (kind, order_ref, msg_id, dedup_key, status, reason, request, body)
-           VALUES ($1, $2, $3, $4, 'rejected', $5, $6, $7)
-           ON CONFLICT (kind, dedup_key) WHERE status = 'rejected'
+    text: `INSERT INTO notifications AS n (provider, kind, order_ref, msg_id, dedup_key, status, reason, request, body)
+           VALUES ($8, $1, $2, $3, $4, 'rejected', $5, $6, $7)
+           ON CONFLICT (kind, dedup_key) WHERE dedup_key LIKE 'body:%'
            DO UPDATE SET delivery_count = n.delivery_count + 1, last_received_at = now(), reason = EXCLUDED.reason`,
     values: [
       rejection.kind, storableText(rejection.orderRef), storableText(rejection.msgId), `body:${bodyHash}`, rejection.reason,
       rejection.request === undefined ? null : toJsonb(rejection.request), storableText(rejection.body.slice(0, REJECTED_BODY_KEEP)),
+      rejection.provider,
     ],
   });
 }
 
-/** Keeps the newest `keep` rejected records, so a flood of garbage cannot grow the table without bound. */
+/**
+ * Keeps the newest `keep` rejected records and the newest `keep` unverified hints, so that a flood
+ * of garbage or of forged hints cannot grow the table without bound. A pruned hint loses nothing:
+ * it proved nothing, and its order's query stays scheduled.
+ */
 export async function pruneRejections(pool: pg.Pool, keep: number): Promise<number> {
-  const result = await pool.query(
-    `DELETE FROM notifications WHERE status = 'rejected' AND id <= (
-       SELECT id FROM notifications WHERE status = 'rejected' ORDER BY id DESC OFFSET $1 LIMIT 1)`,
-    [keep],
-  );
-  return result.rowCount ?? 0;
+  let pruned = 0;
+  for (const status of ['rejected', 'unverified']) {
+    const result = await pool.query(
+      `DELETE FROM notifications WHERE status = $2 AND id <= (
+         SELECT id FROM notifications WHERE status = $2 ORDER BY id DESC OFFSET $1 LIMIT 1)`,
+      [keep, status],
+    );
+    pruned += result.rowCount ?? 0;
+  }
+  return pruned;
 }
 
 /**

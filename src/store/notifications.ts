@@ -3,7 +3,8 @@ import { notificationView } from './ops-views.js';
 import { toPage, type Page } from './page.js';
 
 export interface NotificationListQuery {
-  status?: 'accepted' | 'rejected' | undefined;
+  status?: 'accepted' | 'rejected' | 'unverified' | undefined;
+  source?: 'notification' | 'query' | undefined;
   kind?: string | undefined;
   orderRef?: string | undefined;
   limit: number;
@@ -17,7 +18,7 @@ export async function listNotifications(
   query: NotificationListQuery,
 ): Promise<Page<ReturnType<typeof notificationView>, bigint>> {
   const rows = await prisma.notification.findMany({
-    where: { status: query.status, kind: query.kind, orderRef: query.orderRef, id: { lt: query.after } },
+    where: { status: query.status, source: query.source, kind: query.kind, orderRef: query.orderRef, id: { lt: query.after } },
     orderBy: { id: 'desc' },
     take: query.limit + 1,
   });

@@ -6,17 +6,23 @@ export const DELIVERY_ID_PREFIX = 'dlv_';
 
 export function orderView(order: Order) {
   return {
+    provider: order.provider,
     kind: order.kind,
     orderRef: order.orderRef,
     state: order.state,
     rawState: order.rawState,
-    amount: order.amount === null ? null : Number(order.amount),
+    amount: toNumber(order.amount),
+    paidAmount: toNumber(order.paidAmount),
+    expectedAmount: toNumber(order.expectedAmount),
     currency: order.currency,
     trxDate: order.trxDate,
     errorCode: order.errorCode,
     errorMessage: order.errorMessage,
     conflict: order.conflict,
+    amountMismatch: order.amountMismatch,
+    stale: order.stale,
     notificationCount: order.notificationCount,
+    lastQueriedAt: order.lastQueriedAt?.toISOString() ?? null,
     createdAt: order.createdAt.toISOString(),
     updatedAt: order.updatedAt.toISOString(),
   };
@@ -25,9 +31,11 @@ export function orderView(order: Order) {
 export function notificationView(notification: Notification) {
   return {
     id: `${NOTIFICATION_ID_PREFIX}${notification.id}`,
+    provider: notification.provider,
     kind: notification.kind,
     orderRef: notification.orderRef,
     msgId: notification.msgId,
+    source: notification.source,
     status: notification.status,
     reason: notification.reason,
     firstReceivedAt: notification.firstReceivedAt.toISOString(),
@@ -48,4 +56,9 @@ export function deliveryView(delivery: Delivery & { event: { publicId: string } 
     nextAttemptAt: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
     deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
   };
+}
+
+/** Amounts are bigint columns; every amount the providers send fits a double exactly. */
+function toNumber(value: bigint | null): number | null {
+  return value === null ? null : Number(value);
 }

@@ -69,29 +69,42 @@ function coalescedNotify(pool: pg.Pool): () => void {
 
 export interface ClaimedDelivery {
   id: number;
+  /** The destination's id: its URL with credentials replaced by ***. */
   url: string;
   /** Attempts before this one; doubles as an optimistic version when the result is recorded. */
   attempts: number;
   eventId: string;
+  type: string;
   body: string;
+  createdAt: Date;
 }
 
+/** The last error of deliveries whose destination is no longer configured. */
+export const DESTINATION_REMOVED = 'DESTINATION_REMOVED';
+
 /**
- * A delivery `d` waits while an earlier delivery of the same order to the same URL is not
- * delivered: still pending, or dead until someone retries it. So each URL sees an order's events
- * in the order they happened, never a state going backwards.
+ * A delivery `d` waits while an earlier delivery of the same order to the same destination is not
+ * delivered: still pending, or dead until someone retries it. So each destination sees an order's
+ * events in the order they happened, never a state going backwards. Deliveries retired with their
+ * destination hold nothing back.
  */
 const HELD_BACK = `EXISTS (
   SELECT 1 FROM deliveries earlier
   WHERE earlier.order_id = d.order_id AND earlier.url = d.url
-    AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id)`;
+    AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id
+    AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}')`;
 
 /**
- * Leases up to `limit` due deliveries, each URL's events of an order in order (HELD_BACK). SKIP LOCKED
- * and the lease keep replicas from claiming the same row; an expired lease (a crashed worker)
- * makes the delivery claimable again.
+ * Leases up to `limit` due deliveries to the given destinations, each destination's events of an
+ * order in order (HELD_BACK). SKIP LOCKED and the lease keep replicas from claiming the same row;
+ * an expired lease (a crashed worker) makes the delivery claimable again.
  */
-export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(
+  pool: pg.Pool,
+  limit: number,
+  leaseMs: number,
+  destinations: readonly string[],
+): Promise<ClaimedDelivery[]> {
   const { rows } = await pool.query<ClaimedDelivery>({
     name: 'claim_due_deliveries',
     text: `
@@ -99,6 +112,7 @@ export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: 
         SELECT d.id FROM deliveries d
         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
           AND (d.lease_until IS NULL OR d.lease_until < now())
+          AND d.url = ANY($3::text[])
           AND NOT ${HELD_BACK}
         ORDER BY d.next_attempt_at, d.id
         LIMIT $1
@@ -107,14 +121,27 @@ export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: 
       UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
       FROM due, events e
       WHERE d.id = due.id AND e.id = d.event_id
-      RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.body`,
-    values: [limit, leaseMs],
+      RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
+    values: [limit, leaseMs, destinations],
   });
   return rows;
 }
 
+/**
+ * Pending deliveries to destinations that are no longer configured become dead with
+ * DESTINATION_REMOVED (and hold nothing back). Returns how many.
+ */
+export async function retireRemovedDestinations(pool: pg.Pool, destinations: readonly string[]): Promise<number> {
+  const result = await pool.query(
+    `UPDATE deliveries SET status = 'dead', last_error = '${DESTINATION_REMOVED}', lease_until = NULL
+     WHERE status = 'pending' AND NOT (url = ANY($1::text[]))`,
+    [destinations],
+  );
+  return result.rowCount ?? 0;
+}
+
 /** Milliseconds until the next claimable delivery is due (0 if one is due now); undefined if none is pending. */
-export async function msUntilNextDue(pool: pg.Pool): Promise<number | undefined> {
+export async function msUntilNextDue(pool: pg.Pool, destinations: readonly string[]): Promise<number | undefined> {
   // Only deliveries a claim could take count: one waiting behind an earlier delivery of its order
   // is not due, whatever its own time. And greatest() ignores NULLs, so the outer one must not see
   // the NULL min() of no rows. Either mistake made "nothing claimable" read as "due now", and the
@@ -123,8 +150,9 @@ export async function msUntilNextDue(pool: pg.Pool): Promise<number | undefined>
     `SELECT CASE WHEN next_due IS NULL THEN NULL ELSE greatest(0, extract(epoch FROM (next_due - now())) * 1000)::float8 END AS ms
      FROM (SELECT min(greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at))) AS next_due
            FROM deliveries d
-           WHERE d.status = 'pending'
+           WHERE d.status = 'pending' AND d.url = ANY($1::text[])
              AND NOT ${HELD_BACK}) AS due`,
+    [destinations],
   );
   const ms = rows[0]?.ms;
   return ms === null || ms === undefined ? undefined : ms;

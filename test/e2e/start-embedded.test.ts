@@ -3,7 +3,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEV_PRIVATE_KEY_FILE } from '../../src/starpay/dev-keys.js';
+import { DEV_PRIVATE_KEY_FILE } from '../../src/providers/starpay/dev-keys.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 import { startServerProcess } from '../helpers/server-process.js';
 

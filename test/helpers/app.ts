@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
-import { parsePublicKeys } from '../../src/starpay/public-keys.js';
+import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { generateTestKeyPair, type TestKeyPair } from './starpay.js';

@@ -4,7 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/plugins/metrics.js';
-import { parsePublicKeys } from '../../src/starpay/public-keys.js';
+import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { countPendingDeliveries } from '../../src/store/outbox.js';
 import { FORWARD_SECRET } from '../helpers/app.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { loadStarpayKeys } from '../../src/starpay/load-keys.js';
+import { loadStarpayKeys } from '../../src/providers/starpay/load-keys.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

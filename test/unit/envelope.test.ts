@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnvelopeError, parseJson, readEnvelope } from '../../src/starpay/envelope.js';
+import { EnvelopeError, parseJson, readEnvelope } from '../../src/providers/starpay/envelope.js';
 
 function read(text: string) {
   return readEnvelope(text, parseJson(text));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseState, transition } from '../../src/domain/order-state.js';
-import { NotificationFieldError, toCentavos, toNotification } from '../../src/starpay/notification.js';
+import { NotificationFieldError, toCentavos, toNotification } from '../../src/providers/starpay/notification.js';
 
 describe('toCentavos', () => {
   it.each([

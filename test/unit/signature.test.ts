@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkSignature } from '../../src/starpay/signature.js';
-import { parsePublicKeys, PublicKeyError } from '../../src/starpay/public-keys.js';
+import { checkSignature } from '../../src/providers/starpay/signature.js';
+import { parsePublicKeys, PublicKeyError } from '../../src/providers/starpay/public-keys.js';
 import { generateTestKeyPair, signText } from '../helpers/starpay.js';
 
 const pair = generateTestKeyPair();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseState } from '../../src/domain/order-state.js';
-import { NOTIFICATION_KINDS } from '../../src/starpay/notification.js';
+import { NOTIFICATION_KINDS } from '../../src/providers/starpay/notification.js';
 import { INSTAPAY_ERRORS, planOrders, starpayDate, type PlanOptions } from '../../src/simulator/plan.js';
 
 const options: PlanOptions = {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { readEnvelope } from '../../src/starpay/envelope.js';
-import { checkSignature } from '../../src/starpay/signature.js';
+import { readEnvelope } from '../../src/providers/starpay/envelope.js';
+import { checkSignature } from '../../src/providers/starpay/signature.js';
 import { ENVELOPE_STYLES, envelopeBody, requestText, signedBody, signText, type Spelling } from '../../src/simulator/request.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

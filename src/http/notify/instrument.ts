@@ -4,24 +4,26 @@ import { errorCodeOf } from '../../plugins/error-handler.js';
 
 const outcomes = new WeakMap<FastifyRequest, string>();
 
-/** The ingest outcome of a stored notification (created, changed, unchanged, conflict, duplicate). */
+/** The ingest outcome of a stored notification (created, changed, unchanged, conflict, duplicate, unverified). */
 export function recordOutcome(request: FastifyRequest, outcome: string): void {
   outcomes.set(request, outcome);
 }
 
 /**
- * Counts every notify reply by kind and outcome, and times it. A refused request's outcome is its
- * error code, taken where every refusal passes (413 and 429 included, which no handler sees).
+ * Counts every notify reply by provider, kind and outcome, and times it. A refused request's
+ * outcome is its error code, taken where every refusal passes (413 and 429 included, which no
+ * handler sees). The route's config names its provider and kind.
  */
 export function instrumentNotify(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onError', async (request, _reply, error) => {
     outcomes.set(request, errorCodeOf(error));
   });
   app.addHook('onResponse', async (request, reply) => {
-    const kind = request.routeOptions.url?.split('/').at(-1) ?? 'unknown';
+    const route = (request.routeOptions.config as { notify?: { provider: string; kind: string } }).notify;
+    const labels = { provider: route?.provider ?? 'unknown', kind: route?.kind ?? 'unknown' };
     const outcome = outcomes.get(request) ?? `status_${reply.statusCode}`;
-    metrics.notifications.inc({ kind, outcome });
-    if (outcome.startsWith('SIGNATURE_')) metrics.signatureFailures.inc({ kind, reason: outcome });
-    metrics.replySeconds.observe({ kind, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.notifications.inc({ ...labels, outcome });
+    if (outcome.startsWith('SIGNATURE_')) metrics.signatureFailures.inc({ ...labels, reason: outcome });
+    metrics.replySeconds.observe({ ...labels, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 }

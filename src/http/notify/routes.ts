@@ -1,91 +1,85 @@
-import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
+import type { Provider, Refusal } from '../../domain/provider.js';
 import type { Metrics } from '../../plugins/metrics.js';
 import { documentedAs } from '../../plugins/openapi.js';
-import { NOTIFICATION_KINDS, type NotificationKind } from '../../starpay/notification.js';
 import type { Database } from '../../store/database.js';
-import { ingestNotification, recordRejection } from '../../store/ingest.js';
+import { ingestNotification, recordRejection, type IngestTargets } from '../../store/ingest.js';
+import { isLoopback } from '../loopback.js';
 import { instrumentNotify, recordOutcome } from './instrument.js';
 import { notifyRouteDocs } from './openapi.js';
-import { isLoopback } from '../loopback.js';
-import { verifyNotification } from './verify.js';
 
 export interface NotifyRoutesOptions {
   config: Config;
   db: Database;
-  starpayKeys: readonly KeyObject[];
+  providers: readonly Provider[];
   metrics: Metrics;
+  /** Where an order's events go and when it is first queried. */
+  targetsFor(provider: Provider, kind: string): IngestTargets;
 }
 
-/** The acknowledgement Starpay waits for; anything else makes it resend. */
-export const ACK = 'SUCCESS';
-
 /**
- * Starpay's three notification endpoints. The body stays raw bytes in this scope only: the
- * signature covers the exact text of `request`, so it must never be parsed and re-serialised first.
+ * POST /notify/<provider>/<kind> for every kind of every provider: raw body → the provider's
+ * verify → one ingest statement → the provider's acknowledgement, only once committed. The body
+ * stays raw bytes in this scope: signatures cover exact bytes, so nothing is parsed and
+ * re-serialised before the provider has read it.
  */
 export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOptions): Promise<void> {
-  const { config, db, starpayKeys } = options;
+  const { config, db } = options;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.notifyBodyLimit }, (_request, body, done) => {
     done(null, body);
   });
   instrumentNotify(app, options.metrics);
-  // A safety net far above Starpay's traffic and retries; local callers (load tests) are exempt.
+  // A safety net far above the providers' traffic and retries; local callers (load tests) are exempt.
   if (config.rateLimits.notify > 0) {
     app.addHook('onRequest', app.rateLimit({ max: config.rateLimits.notify, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) }));
   }
 
-  for (const kind of NOTIFICATION_KINDS) {
-    app.post(`/notify/starpay/${kind}`, { config: documentedAs(notifyRouteDocs(kind)) }, async (request, reply) => {
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const result = verifyNotification(kind, body, { keys: starpayKeys, mchId: config.starpayMchId });
+  for (const provider of options.providers) {
+    for (const kind of provider.kinds) {
+      const targets = options.targetsFor(provider, kind);
+      const route = { provider: provider.name, kind };
+      app.post(`/notify/${provider.name}/${kind}`, { config: { ...documentedAs(notifyRouteDocs(provider, kind)), notify: route } }, async (request, reply) => {
+        if (!provider.configured) throw new AppError('PROVIDER_NOT_CONFIGURED', `${provider.name} is not configured`);
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const result = provider.verify(kind, body, request.headers);
 
-      if (!result.ok) {
-        request.log.info({ kind, code: result.code, reason: result.detail }, 'notification refused');
-        if (result.record !== undefined) await recordRefusal(request.log, db, kind, result.code, result.record);
-        throw new AppError(result.code, result.detail);
-      }
+        if (!result.ok) {
+          request.log.info({ ...route, code: result.code, reason: result.detail }, 'notification refused');
+          await recordRefusal(request.log, db, provider.name, kind, result);
+          throw new AppError(result.code, result.detail);
+        }
 
-      const { notification } = result;
-      let outcome;
-      try {
-        outcome = await ingestNotification(
-          db.pool,
-          notification,
-          { request: result.request, signedText: result.signedText, signature: result.signature },
-          config.forward.urls,
+        const { notification } = result;
+        let outcome;
+        try {
+          outcome = await ingestNotification(db.pool, notification, targets);
+        } catch (error) {
+          request.log.error({ err: error, ...route, orderRef: notification.orderRef }, 'notification not stored');
+          throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
+        }
+        // A line per state change (and conflict) at info; repeats, which a retry storm is made of,
+        // only at debug: they change nothing, and the metrics count them.
+        const quiet = outcome.outcome === 'duplicate' || outcome.outcome === 'unchanged';
+        request.log[quiet ? 'debug' : 'info'](
+          { ...route, orderRef: notification.orderRef, msgId: notification.msgId, state: notification.state, outcome: outcome.outcome },
+          'notification stored',
         );
-      } catch (error) {
-        request.log.error({ err: error, kind, orderRef: notification.orderRef }, 'notification not stored');
-        throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
-      }
-      // A line per state change (and conflict) at info; repeats, which a retry storm is made of,
-      // only at debug: they change nothing, and the metrics count them.
-      const quiet = outcome.outcome === 'duplicate' || outcome.outcome === 'unchanged';
-      request.log[quiet ? 'debug' : 'info'](
-        { kind, orderRef: notification.orderRef, msgId: notification.msgId, state: notification.state, outcome: outcome.outcome },
-        'notification stored',
-      );
-      recordOutcome(request, outcome.outcome);
-      return reply.code(200).type('text/plain').send(ACK);
-    });
+        recordOutcome(request, outcome.outcome);
+        return reply.code(200).type('text/plain').send(provider.acknowledgement);
+      });
+    }
   }
 }
 
-async function recordRefusal(
-  log: FastifyInstance['log'],
-  db: Database,
-  kind: NotificationKind,
-  reason: string,
-  record: { body: string; request: unknown; orderRef: string | null; msgId: string | null },
-): Promise<void> {
+async function recordRefusal(log: FastifyInstance['log'], db: Database, provider: string, kind: string, refusal: Refusal): Promise<void> {
+  if (refusal.record === undefined) return;
   try {
-    await recordRejection(db.pool, { kind, reason, ...record });
+    await recordRejection(db.pool, { provider, kind, reason: refusal.code, ...refusal.record });
   } catch (error) {
-    log.warn({ err: error, kind }, 'refused notification not recorded');
+    log.warn({ err: error, provider, kind }, 'refused notification not recorded');
   }
 }

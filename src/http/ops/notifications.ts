@@ -6,7 +6,8 @@ import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './paginati
 import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema } from './schemas.js';
 
 export const NotificationListQuerySchema = z.strictObject({
-  status: z.enum(['accepted', 'rejected']).optional(),
+  status: z.enum(['accepted', 'rejected', 'unverified']).optional(),
+  source: z.enum(['notification', 'query']).optional(),
   kind: KindSchema.optional(),
   orderRef: z.string().min(1).optional(),
   limit: LimitSchema,
@@ -20,7 +21,7 @@ export async function notificationRoutes(app: FastifyInstance, options: { db: Da
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
-        summary: 'List notifications, accepted and rejected, newest first',
+        summary: 'List notifications and query answers, accepted, rejected and unverified, newest first',
         querystring: NotificationListQuerySchema,
         response: { 200: pageSchema(NotificationSchema), ...errorReplies(400, 401, 429) },
       },

@@ -5,7 +5,7 @@ import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { findOrderDetail, listOrders } from '../../store/orders.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, errorReplies, pageSchema } from './schemas.js';
+import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, ProviderSchema, errorReplies, pageSchema } from './schemas.js';
 
 // Any kind is looked up: an unknown one names no order (404), like an unknown orderRef.
 export const OrderParamsSchema = z.object({
@@ -22,13 +22,18 @@ const OrderKeySchema = z
   .object({ u: z.iso.datetime(), i: IdKeySchema })
   .transform((key) => ({ updatedAt: new Date(key.u), id: key.i }));
 
+const flag = z
+  .enum(['true', 'false'])
+  .transform((value) => value === 'true')
+  .optional();
+
 export const OrderListQuerySchema = z.strictObject({
+  provider: ProviderSchema.optional(),
   kind: KindSchema.optional(),
   state: z.enum(ORDER_STATES).optional(),
-  conflict: z
-    .enum(['true', 'false'])
-    .transform((value) => value === 'true')
-    .optional(),
+  conflict: flag,
+  stale: flag,
+  amountMismatch: flag,
   updatedAfter: instant.optional().describe('orders updated strictly after this instant'),
   updatedBefore: instant.optional().describe('orders updated strictly before this instant'),
   limit: LimitSchema,

@@ -1,36 +1,47 @@
 import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import { ErrorBodySchema } from '../../plugins/error-handler.js';
-import { NOTIFICATION_KINDS } from '../../starpay/notification.js';
 
-/** The shapes of CONTRACT §4, shared by the reply check and /openapi.json. */
+/** The shapes of the ops API, shared by the reply check and /openapi.json. */
 
-export const KindSchema = z.enum(NOTIFICATION_KINDS);
+/** Every order kind of every provider (kinds are unique across providers). */
+export const ORDER_KINDS = ['disbursement', 'repayment', 'static-qr', 'payin', 'payout'] as const;
+export const PROVIDERS = ['starpay', 'starpago'] as const;
+export const KindSchema = z.enum(ORDER_KINDS);
+export const ProviderSchema = z.enum(PROVIDERS);
 const timestamp = z.iso.datetime();
 
 export const OrderSchema = z.object({
+  provider: ProviderSchema,
   kind: KindSchema,
-  orderRef: z.string().describe("Starpay's originalMsgId"),
+  orderRef: z.string().describe("the provider's order reference: Starpay's originalMsgId, StarPago's merOrderNo"),
   state: z.enum(ORDER_STATES),
-  rawState: z.string().describe('trxState as last received'),
-  amount: z.number().int().nullable().describe('centavos'),
+  rawState: z.string().nullable().describe("the provider's state as last applied; null for an order registered before any report"),
+  amount: z.number().int().nullable().describe('minor units of the currency'),
+  paidAmount: z.number().int().nullable().describe('the amount actually paid, when the provider says'),
+  expectedAmount: z.number().int().nullable().describe('the amount registered with PUT /ops/orders/…'),
   currency: z.string().nullable(),
   trxDate: z.string().nullable(),
   errorCode: z.string().nullable(),
   errorMessage: z.string().nullable(),
-  conflict: z.boolean().describe('a later notification carried a different final state'),
-  notificationCount: z.number().int(),
+  conflict: z.boolean().describe('a later report carried a different final state'),
+  amountMismatch: z.boolean().describe('a SUCCESS report carried an amount other than the expected one'),
+  stale: z.boolean().describe('still PENDING after the last reconciliation slot'),
+  notificationCount: z.number().int().describe('notifications applied (query answers are not counted)'),
+  lastQueriedAt: timestamp.nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
 
 export const NotificationSchema = z.object({
   id: z.string().describe('ntf_<number>'),
+  provider: z.string(),
   kind: z.string(),
   orderRef: z.string().nullable(),
   msgId: z.string().nullable(),
-  status: z.enum(['accepted', 'rejected']),
-  reason: z.string().nullable().describe('the refusal code, for rejected ones'),
+  source: z.enum(['notification', 'query']).describe("a provider's notification, or its answer to a query"),
+  status: z.enum(['accepted', 'rejected', 'unverified']),
+  reason: z.string().nullable().describe('why it was rejected'),
   firstReceivedAt: timestamp,
   lastReceivedAt: timestamp,
   deliveryCount: z.number().int().describe('how many times this same notification arrived'),
@@ -50,7 +61,7 @@ export const DeliverySchema = z.object({
 
 export const OrderDetailSchema = z.object({
   order: OrderSchema,
-  notifications: z.array(NotificationSchema).describe('accepted ones, oldest first'),
+  notifications: z.array(NotificationSchema).describe('notifications, query answers and hints of the order, oldest first'),
   deliveries: z.array(DeliverySchema).describe('oldest first'),
 });
 

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../config/config.js';
+import type { Config } from '../../config/config.js';
 import { ensureDevKeyPair } from './dev-keys.js';
 import { parsePublicKeys } from './public-keys.js';
 
@@ -10,7 +10,10 @@ export interface LoadedKeys {
   devPrivateKeyFile?: string;
 }
 
-/** STARPAY_PUBLIC_KEYS and STARPAY_PUBLIC_KEYS_FILE together; outside production, a development pair when neither is set. */
+/**
+ * STARPAY_PUBLIC_KEYS and STARPAY_PUBLIC_KEYS_FILE together. When neither is set: in production no
+ * key (Starpay is not configured, its notifications get 401); elsewhere a development pair.
+ */
 export async function loadStarpayKeys(config: Config): Promise<LoadedKeys> {
   const keys: KeyObject[] = [];
   if (config.starpayPublicKeys !== undefined) keys.push(...parseNamed('STARPAY_PUBLIC_KEYS', config.starpayPublicKeys));
@@ -22,7 +25,7 @@ export async function loadStarpayKeys(config: Config): Promise<LoadedKeys> {
     keys.push(...parseNamed('STARPAY_PUBLIC_KEYS_FILE', text));
   }
   if (keys.length > 0) return { keys };
-  if (config.production) throw new Error('STARPAY_PUBLIC_KEYS is required in production');
+  if (config.production) return { keys: [] };
   const dev = await ensureDevKeyPair(config.dataDir);
   return { keys: parsePublicKeys(dev.publicKeyPem), devPrivateKeyFile: dev.privateKeyFile };
 }

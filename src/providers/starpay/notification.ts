@@ -1,53 +1,73 @@
 import { createHash } from 'node:crypto';
-import { normaliseState, type OrderState } from '../domain/order-state.js';
+import type { OrderState } from '../../domain/order-state.js';
+import type { Notification, StateReport } from '../../domain/provider.js';
 
 export const NOTIFICATION_KINDS = ['disbursement', 'repayment', 'static-qr'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
-/** The fields the service uses, mapped from a verified `request`; every field stays in `request`. */
-export interface Notification {
-  kind: NotificationKind;
-  orderRef: string;
-  msgId: string | null;
-  /** msgId when present, else the SHA-256 of the signed text: what makes a repeat a repeat. */
-  dedupKey: string;
-  rawState: string;
-  state: OrderState;
-  amount: number | null;
-  currency: string | null;
-  trxDate: string | null;
+/** A Starpay notification: the port's fields plus the merchant id it names. */
+export interface StarpayNotification extends Notification {
   mchId: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
+}
+
+const FAILED_SPELLINGS = new Set(['FAIL', 'FAILED', 'FAILURE']);
+
+/**
+ * Starpay's `trxState` mapped onto the order's state, spelled exactly: anything else (another
+ * case included) is not final, since acting on a guess could move money's state for good.
+ */
+export function normaliseTrxState(trxState: string): OrderState {
+  if (trxState === 'SUCCESS') return 'SUCCESS';
+  if (FAILED_SPELLINGS.has(trxState)) return 'FAILED';
+  return 'PENDING';
 }
 
 export class NotificationFieldError extends Error {}
 
-export function toNotification(kind: NotificationKind, request: Record<string, unknown>, signedText: string): Notification {
-  const orderRef = request.originalMsgId;
-  const rawState = request.trxState;
+/** The report fields of a Starpay `request` (a notification's or a query answer's `response`). */
+export function toStateReport(kind: string, fields: Record<string, unknown>): StateReport {
+  const orderRef = fields.originalMsgId;
+  const rawState = fields.trxState;
   if (typeof orderRef !== 'string' || orderRef.trim() === '') {
     throw new NotificationFieldError('originalMsgId is missing or not a string');
   }
   if (typeof rawState !== 'string' || rawState.trim() === '') {
     throw new NotificationFieldError('trxState is missing or not a string');
   }
+  return {
+    provider: 'starpay',
+    kind,
+    orderRef,
+    rawState,
+    state: normaliseTrxState(rawState),
+    amount: toCentavos(fields.trxAmount),
+    paidAmount: null,
+    currency: optionalString(fields.currency),
+    trxDate: optionalString(fields.trxDate),
+    errorCode: optionalString(fields.errorCode),
+    errorMessage: optionalString(fields.errorMessage),
+  };
+}
+
+export function toNotification(
+  kind: NotificationKind,
+  request: Record<string, unknown>,
+  signedText: string,
+  signature: string | null = null,
+): StarpayNotification {
+  const report = toStateReport(kind, request);
   // A blank msgId identifies nothing: it would make every notification of the order a repeat.
   const givenMsgId = optionalString(request.msgId);
   const msgId = givenMsgId !== null && givenMsgId.trim() !== '' ? givenMsgId : null;
   return {
-    kind,
-    orderRef,
+    ...report,
     msgId,
     dedupKey: msgId !== null ? `msg:${msgId}` : `sha256:${createHash('sha256').update(signedText, 'utf8').digest('hex')}`,
-    rawState,
-    state: normaliseState(rawState),
-    amount: toCentavos(request.trxAmount),
-    currency: optionalString(request.currency),
-    trxDate: optionalString(request.trxDate),
+    status: 'accepted',
+    request,
+    signedText,
+    signature,
     mchId: optionalString(request.mchId),
-    errorCode: optionalString(request.errorCode),
-    errorMessage: optionalString(request.errorMessage),
   };
 }
 

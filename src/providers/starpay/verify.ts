@@ -1,24 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import type { ErrorCode } from '../../domain/errors.js';
-import { decodeBody, EnvelopeError, isPlainObject, parseJson, readEnvelope } from '../../starpay/envelope.js';
-import { NotificationFieldError, toNotification, type Notification, type NotificationKind } from '../../starpay/notification.js';
-import { checkSignature } from '../../starpay/signature.js';
-
-export interface Accepted {
-  ok: true;
-  notification: Notification;
-  request: Record<string, unknown>;
-  signedText: string;
-  signature: string;
-}
-
-export interface Refused {
-  ok: false;
-  code: ErrorCode;
-  detail: string;
-  /** Present when the body was parseable JSON: what gets recorded for forensics. */
-  record?: { body: string; request: unknown; orderRef: string | null; msgId: string | null };
-}
+import type { VerifyResult } from '../../domain/provider.js';
+import { decodeBody, EnvelopeError, isPlainObject, parseJson, readEnvelope } from './envelope.js';
+import { NotificationFieldError, toNotification, type NotificationKind, type StarpayNotification } from './notification.js';
+import { checkSignature } from './signature.js';
 
 export interface VerifyOptions {
   keys: readonly KeyObject[];
@@ -26,7 +10,7 @@ export interface VerifyOptions {
 }
 
 /** Everything between the raw body and a notification fit to store, in the contract's order of checks. */
-export function verifyNotification(kind: NotificationKind, body: Buffer, options: VerifyOptions): Accepted | Refused {
+export function verifyNotification(kind: NotificationKind, body: Buffer, options: VerifyOptions): VerifyResult {
   let text: string;
   let parsed: unknown;
   try {
@@ -51,9 +35,9 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
     return { ok: false, code, detail: signature.reason, record };
   }
 
-  let notification: Notification;
+  let notification: StarpayNotification;
   try {
-    notification = toNotification(kind, envelope.request, envelope.signedText);
+    notification = toNotification(kind, envelope.request, envelope.signedText, envelope.signature ?? null);
   } catch (error) {
     if (!(error instanceof NotificationFieldError)) throw error;
     return { ok: false, code: 'MISSING_FIELD', detail: error.message, record };
@@ -61,13 +45,7 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
   if (options.mchId !== undefined && notification.mchId !== null && notification.mchId !== options.mchId) {
     return { ok: false, code: 'MERCHANT_MISMATCH', detail: `mchId ${notification.mchId}`, record };
   }
-  return {
-    ok: true,
-    notification,
-    request: envelope.request,
-    signedText: envelope.signedText,
-    signature: envelope.signature as string,
-  };
+  return { ok: true, notification };
 }
 
 /** Best-effort identification of a refused body for the forensic record. */

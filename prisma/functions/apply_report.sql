@@ -1,0 +1,92 @@
+-- Applies what a provider reported about one order (a notification or a query answer) through
+-- the one state rule (order_transition), under the order's row lock: creates or moves the order,
+-- flags conflicts and amount mismatches, and for each real state change writes one event and its
+-- deliveries. A PENDING order that can be queried enters the reconciliation schedule.
+CREATE OR REPLACE FUNCTION apply_report(
+  p_provider text, p_kind text, p_order_ref text, p_source text,
+  p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
+  p_error_code text, p_error_message text,
+  p_destinations text[], p_first_query_after interval
+) RETURNS TABLE (outcome text, event_id text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_order orders%ROWTYPE;
+  v_previous text;
+  v_transition text;
+  v_counted integer := CASE WHEN p_source = 'notification' THEN 1 ELSE 0 END;
+  v_reported bigint := coalesce(p_paid_amount, p_amount);
+  v_event_id bigint;
+  v_public_id text;
+  v_type text := p_provider || '.' || p_kind || '.state_changed';
+BEGIN
+  INSERT INTO orders (provider, kind, order_ref, state, raw_state, amount, paid_amount, currency, trx_date,
+                      error_code, error_message, notification_count)
+  VALUES (p_provider, p_kind, p_order_ref, p_state, p_raw_state, p_amount, p_paid_amount, p_currency, p_trx_date,
+          p_error_code, p_error_message, v_counted)
+  ON CONFLICT ON CONSTRAINT orders_kind_order_ref_key DO NOTHING
+  RETURNING * INTO v_order;
+
+  IF FOUND THEN
+    v_transition := 'created';
+  ELSE
+    SELECT * INTO v_order FROM orders WHERE kind = p_kind AND order_ref = p_order_ref FOR UPDATE;
+    v_previous := v_order.state;
+    v_transition := order_transition(v_order.state, p_state);
+    IF v_transition = 'changed' THEN
+      UPDATE orders SET
+        state = p_state, raw_state = p_raw_state,
+        amount = coalesce(p_amount, amount), paid_amount = coalesce(p_paid_amount, paid_amount),
+        currency = coalesce(p_currency, currency), trx_date = coalesce(p_trx_date, trx_date),
+        error_code = coalesce(p_error_code, error_code), error_message = coalesce(p_error_message, error_message),
+        amount_mismatch = amount_mismatch OR (p_state = 'SUCCESS' AND expected_amount IS DISTINCT FROM v_reported AND expected_amount IS NOT NULL AND v_reported IS NOT NULL),
+        stale = false, query_slot = 0,
+        notification_count = notification_count + v_counted, updated_at = now()
+      WHERE id = v_order.id
+      RETURNING * INTO v_order;
+    ELSE
+      UPDATE orders SET
+        conflict = conflict OR v_transition = 'conflict',
+        amount_mismatch = amount_mismatch OR (state = 'SUCCESS' AND expected_amount IS DISTINCT FROM v_reported AND expected_amount IS NOT NULL AND v_reported IS NOT NULL),
+        notification_count = notification_count + v_counted,
+        updated_at = CASE WHEN v_counted = 1 OR v_transition = 'conflict' THEN now() ELSE updated_at END
+      WHERE id = v_order.id;
+    END IF;
+  END IF;
+
+  IF v_transition NOT IN ('created', 'changed') THEN
+    RETURN QUERY SELECT v_transition, NULL::text;
+    RETURN;
+  END IF;
+
+  IF v_order.state = 'PENDING' AND p_first_query_after IS NOT NULL THEN
+    INSERT INTO provider_queries (kind, order_ref, provider, due_at)
+    VALUES (p_kind, p_order_ref, p_provider, now() + p_first_query_after)
+    ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING;
+  END IF;
+
+  v_public_id := 'evt_' || replace(gen_random_uuid()::text, '-', '');
+  INSERT INTO events (public_id, order_id, type, body)
+  VALUES (
+    v_public_id, v_order.id, v_type,
+    json_build_object(
+      'type', v_type,
+      'timestamp', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'data', json_build_object(
+        'provider', p_provider, 'kind', p_kind, 'orderRef', p_order_ref, 'source', p_source,
+        'state', v_order.state, 'previousState', v_previous, 'rawState', v_order.raw_state,
+        'amount', v_order.amount, 'paidAmount', v_order.paid_amount, 'expectedAmount', v_order.expected_amount,
+        'currency', v_order.currency, 'trxDate', v_order.trx_date,
+        'errorCode', v_order.error_code, 'errorMessage', v_order.error_message
+      )
+    )::text
+  )
+  RETURNING id INTO v_event_id;
+
+  IF cardinality(p_destinations) > 0 THEN
+    INSERT INTO deliveries (event_id, order_id, url)
+    SELECT v_event_id, v_order.id, destination FROM unnest(p_destinations) AS destination;
+  END IF;
+
+  RETURN QUERY SELECT v_transition, v_public_id;
+END;
+$$;

@@ -1,0 +1,38 @@
+-- Applies a provider's answer to a query about one order, in one transaction: the answer is kept
+-- as a notification with source 'query' (an answer identical to one already kept is only counted:
+-- outcome 'unchanged'), moves the order through apply_report like a notification, and settles the
+-- order's unverified hints: 'accepted' when the answer agrees with the hint's state, else
+-- 'rejected' (CONTRADICTED_BY_PROVIDER).
+CREATE OR REPLACE FUNCTION record_query_answer(
+  p_provider text, p_kind text, p_order_ref text, p_answer_key text, p_msg_id text,
+  p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
+  p_error_code text, p_error_message text,
+  p_response jsonb, p_destinations text[], p_first_query_after interval
+) RETURNS TABLE (outcome text, event_id text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_new boolean;
+  v_outcome text := 'unchanged';
+  v_event_id text;
+BEGIN
+  INSERT INTO notifications AS n (provider, kind, order_ref, dedup_key, msg_id, status, source, raw_state, state, request)
+  VALUES (p_provider, p_kind, p_order_ref, p_answer_key, p_msg_id, 'accepted', 'query', p_raw_state, p_state, p_response)
+  ON CONFLICT (kind, order_ref, dedup_key) WHERE dedup_key NOT LIKE 'body:%'
+  DO UPDATE SET delivery_count = n.delivery_count + 1, last_received_at = now()
+  RETURNING (n.xmax = 0) INTO v_new;
+
+  IF v_new THEN
+    SELECT r.outcome, r.event_id INTO v_outcome, v_event_id FROM apply_report(
+      p_provider, p_kind, p_order_ref, 'query', p_raw_state, p_state, p_amount, p_paid_amount, p_currency,
+      p_trx_date, p_error_code, p_error_message, p_destinations, p_first_query_after) AS r;
+  END IF;
+
+  UPDATE orders SET last_queried_at = now() WHERE kind = p_kind AND order_ref = p_order_ref;
+  UPDATE notifications SET
+    status = CASE WHEN state = p_state THEN 'accepted' ELSE 'rejected' END,
+    reason = CASE WHEN state = p_state THEN NULL ELSE 'CONTRADICTED_BY_PROVIDER' END
+  WHERE kind = p_kind AND order_ref = p_order_ref AND status = 'unverified';
+
+  RETURN QUERY SELECT v_outcome, v_event_id;
+END;
+$$;

@@ -1,0 +1,53 @@
+import { Agent, request } from 'undici';
+import type { Destination, DeliveryResult, OutboundEvent } from '../domain/destination.js';
+import { parseRetryAfter } from '../domain/retry-policy.js';
+import type { DestinationOptions } from './index.js';
+import { redactUrl } from './redact-url.js';
+import { webhookHeaders } from './webhook-signature.js';
+
+/**
+ * An http(s) destination: each event POSTed as a Standard Webhooks request (signed with the
+ * secret), with explicit connect, header and body timeouts and an overall deadline. Any 2xx is
+ * delivered. Redirects are not followed: a 3xx is a failed attempt like any other non-2xx.
+ */
+export function createHttpDestination(url: URL, options: DestinationOptions): Destination {
+  const secret = options.webhookSecret;
+  if (secret === undefined) throw new Error('FORWARD_SECRET is required for http(s) destinations');
+  const { timeoutMs } = options;
+  const target = url.toString();
+  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const inFlight = new Set<Promise<unknown>>();
+
+  async function post(event: OutboundEvent): Promise<DeliveryResult> {
+    const headers = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
+    try {
+      const response = await request(target, { method: 'POST', headers, body: event.body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
+      // Only the status matters; the body is drained so the connection can be reused.
+      await response.body.dump({ limit: 64 * 1024 }).catch(() => {});
+      const statusCode = response.statusCode;
+      if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode };
+      const retryAfter = response.headers['retry-after'];
+      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now());
+      return { ok: false, statusCode, error: `HTTP ${statusCode}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    } catch (error) {
+      const err = error as Error;
+      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout/i.test(err.message);
+      return { ok: false, error: timedOut ? `timeout after ${timeoutMs} ms` : err.message };
+    }
+  }
+
+  return {
+    id: redactUrl(target),
+    type: 'http',
+    deliver(event) {
+      const attempt = post(event);
+      inFlight.add(attempt);
+      void attempt.finally(() => inFlight.delete(attempt));
+      return attempt;
+    },
+    async close() {
+      await Promise.allSettled([...inFlight]);
+      await agent.close();
+    },
+  };
+}
