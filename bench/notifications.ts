@@ -56,9 +56,8 @@ export function signNotifications(keys: BenchKeys, count: number, label: string)
 /** The exact parameters the service would pass to ingest_notification(), built ahead of time. */
 export function ingestParametersOf(notification: SignedNotification, forwardUrls: readonly string[]): unknown[] {
   const request = JSON.parse(notification.requestText) as Record<string, unknown>;
-  return ingestParameters(
-    toNotification(notification.kind, request, notification.requestText),
-    { request, signedText: notification.requestText, signature: notification.signature },
-    forwardUrls,
-  );
+  return ingestParameters(toNotification(notification.kind, request, notification.requestText, notification.signature), {
+    destinations: forwardUrls,
+    firstQueryAfterMs: null,
+  });
 }

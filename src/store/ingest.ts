@@ -111,12 +111,12 @@ export async function pruneRejections(pool: pg.Pool, keep: number): Promise<numb
  * carrying either must still be stored (else every resend would get a 503), so both become
  * U+FFFD. The same input always maps to the same text, so repeats stay repeats.
  */
-function storableText<T extends string | null>(value: T): T {
+export function storableText<T extends string | null>(value: T): T {
   return (value === null ? value : value.toWellFormed().replaceAll('\0', '\uFFFD')) as T;
 }
 
 /** JSON text for a jsonb column, every string and key made storable. */
-function toJsonb(value: unknown): string {
+export function toJsonb(value: unknown): string {
   const json = JSON.stringify(value);
   // JSON.stringify writes NUL and lone surrogates as these escapes: a clean request costs one test.
   return /\\u0000|\\ud[89a-f]/i.test(json) ? JSON.stringify(storableJson(value)) : json;

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
+import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
+import { createDestinations } from '../../src/destinations/index.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { generateTestKeyPair, type TestKeyPair } from './starpay.js';
@@ -32,12 +34,9 @@ export async function startTestApp(env: Record<string, string> = {}, starpay = g
     ...env,
   });
   const db = openDatabase(database.url);
-  const app = await buildApp({
-    config,
-    db,
-    starpayKeys: parsePublicKeys(config.starpayPublicKeys ?? ''),
-    logger: createLogger('silent'),
-  });
+  const providers = createProviders({ config, starpayKeys: config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys) });
+  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
+  const app = await buildApp({ config, db, providers, destinations: destinations.map((d) => d.id), logger: createLogger('silent') });
   return {
     app,
     db,
@@ -46,6 +45,7 @@ export async function startTestApp(env: Record<string, string> = {}, starpay = g
     starpay,
     async close() {
       await app.close();
+      await Promise.all(destinations.map((destination) => destination.close()));
       await db.close();
       await database.drop();
     },

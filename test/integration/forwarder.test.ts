@@ -1,7 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createDestinations } from '../../src/destinations/index.js';
+import type { Destination } from '../../src/domain/destination.js';
 import { createForwarder, type Forwarder } from '../../src/forwarder/forwarder.js';
-import { createHttpSender } from '../../src/forwarder/http-sender.js';
 import { createLogger } from '../../src/logger.js';
 import { claimDueDeliveries } from '../../src/store/outbox.js';
 import { FORWARD_SECRET, OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
@@ -14,7 +15,7 @@ const MAX_ATTEMPTS = 4;
 let downstream: FakeDownstream;
 let t: TestApp;
 let forwarders: Forwarder[] = [];
-const senders: Array<{ close(): Promise<void> }> = [];
+const destinations: Destination[] = [];
 
 beforeAll(async () => {
   downstream = await startFakeDownstream();
@@ -27,7 +28,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await Promise.all(senders.map((sender) => sender.close()));
+  await Promise.all(destinations.map((destination) => destination.close()));
   await t.close();
   await downstream.close();
 });
@@ -42,17 +43,17 @@ afterEach(async () => {
   forwarders = [];
 });
 
-function startForwarder(): Forwarder {
-  const sender = createHttpSender(TIMEOUT_MS);
-  senders.push(sender);
+function startForwarder(urls = t.config.forward.urls): Forwarder {
+  const own = createDestinations(urls, { timeoutMs: TIMEOUT_MS, webhookSecret: FORWARD_SECRET });
+  destinations.push(...own);
   const forwarder = createForwarder({
     pool: t.db.pool,
-    forward: { ...t.config.forward, secret: FORWARD_SECRET },
-    send: sender.send,
+    destinations: own,
+    forward: t.config.forward,
     logger: createLogger('silent'),
     pollMs: 100,
   });
-  forwarder.start();
+  void forwarder.start();
   forwarders.push(forwarder);
   return forwarder;
 }
@@ -93,12 +94,16 @@ describe('the forwarder', () => {
       type: 'starpay.repayment.state_changed',
       timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       data: {
+        provider: 'starpay',
         kind: 'repayment',
         orderRef: fields.originalMsgId,
+        source: 'notification',
         state: 'SUCCESS',
         previousState: null,
         rawState: 'SUCCESS',
         amount: 10000,
+        paidAmount: null,
+        expectedAmount: null,
         currency: 'PHP',
         trxDate: '2024-11-25T17:49:51+08:00',
         errorCode: null,
@@ -227,7 +232,7 @@ describe('the forwarder', () => {
     const fields = requestFields();
     await notify(fields);
     // A worker claims it with a short lease and "dies" without recording anything.
-    const claimed = await claimDueDeliveries(t.db.pool, 10, 1_500);
+    const claimed = await claimDueDeliveries(t.db.pool, 10, 1_500, [downstream.url]);
     expect(claimed.map((d) => d.eventId)).toContain((await delivery(fields.originalMsgId as string))[0]?.public_id);
     startForwarder();
     await new Promise((resolve) => setTimeout(resolve, 300));

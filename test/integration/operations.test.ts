@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/plugins/metrics.js';
+import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { countPendingDeliveries } from '../../src/store/outbox.js';
@@ -29,7 +30,8 @@ beforeAll(async () => {
     FORWARD_SECRET,
     NOTIFY_BODY_LIMIT: '2048',
   });
-  app = await buildApp({ config, db, starpayKeys: parsePublicKeys(starpay.publicKeyPem), logger: createLogger('silent'), metrics });
+  const providers = createProviders({ config, starpayKeys: parsePublicKeys(starpay.publicKeyPem) });
+  app = await buildApp({ config, db, providers, destinations: config.forward.urls, logger: createLogger('silent'), metrics });
 });
 afterAll(async () => {
   await app.close();
@@ -57,27 +59,27 @@ describe('GET /metrics', () => {
     expect((await post('disbursement', JSON.stringify({ request: requestFields() }))).statusCode).toBe(401);
     expect((await post('static-qr', 'not json')).statusCode).toBe(400);
     expect((await post('static-qr', `"${'x'.repeat(4096)}"`)).statusCode).toBe(413);
-    metrics.deliveries.inc({ outcome: 'delivered' });
+    metrics.deliveries.inc({ destination: 'http', outcome: 'delivered' });
 
     const response = await app.inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = response.body;
-    expect(sample(text, 'starpay_notifications_total{kind="repayment",outcome="created"}')).toBe(1);
-    expect(sample(text, 'starpay_notifications_total{kind="repayment",outcome="duplicate"}')).toBe(1);
-    expect(sample(text, 'starpay_notifications_total{kind="disbursement",outcome="SIGNATURE_INVALID"}')).toBe(1);
-    expect(sample(text, 'starpay_notifications_total{kind="disbursement",outcome="SIGNATURE_MISSING"}')).toBe(1);
-    expect(sample(text, 'starpay_notifications_total{kind="static-qr",outcome="INVALID_ENVELOPE"}')).toBe(1);
-    expect(sample(text, 'starpay_notifications_total{kind="static-qr",outcome="BODY_TOO_LARGE"}')).toBe(1);
-    expect(sample(text, 'starpay_signature_failures_total{kind="disbursement",reason="SIGNATURE_INVALID"}')).toBe(1);
-    expect(sample(text, 'starpay_signature_failures_total{kind="disbursement",reason="SIGNATURE_MISSING"}')).toBe(1);
-    expect(sample(text, 'starpay_notify_reply_seconds_count{kind="repayment",status="200"}')).toBe(2);
-    expect(sample(text, 'starpay_notify_reply_seconds_bucket{le="+Inf",kind="disbursement",status="401"}')).toBe(2);
-    expect(sample(text, 'starpay_notify_reply_seconds_count{kind="static-qr",status="413"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="repayment",outcome="created"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="repayment",outcome="duplicate"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="disbursement",outcome="SIGNATURE_INVALID"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="disbursement",outcome="SIGNATURE_MISSING"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="static-qr",outcome="INVALID_ENVELOPE"}')).toBe(1);
+    expect(sample(text, 'receiver_notifications_total{provider="starpay",kind="static-qr",outcome="BODY_TOO_LARGE"}')).toBe(1);
+    expect(sample(text, 'receiver_signature_failures_total{provider="starpay",kind="disbursement",reason="SIGNATURE_INVALID"}')).toBe(1);
+    expect(sample(text, 'receiver_signature_failures_total{provider="starpay",kind="disbursement",reason="SIGNATURE_MISSING"}')).toBe(1);
+    expect(sample(text, 'receiver_notify_reply_seconds_count{provider="starpay",kind="repayment",status="200"}')).toBe(2);
+    expect(sample(text, 'receiver_notify_reply_seconds_bucket{le="+Inf",provider="starpay",kind="disbursement",status="401"}')).toBe(2);
+    expect(sample(text, 'receiver_notify_reply_seconds_count{provider="starpay",kind="static-qr",status="413"}')).toBe(1);
     // One event, two downstream URLs, nothing forwarded yet.
-    expect(sample(text, 'starpay_outbox_backlog')).toBe(2);
+    expect(sample(text, 'receiver_outbox_backlog')).toBe(2);
     // The object passed in is the one exposed: the forwarder's counts show up here.
-    expect(sample(text, 'starpay_deliveries_total{outcome="delivered"}')).toBe(1);
+    expect(sample(text, 'receiver_deliveries_total{destination="http",outcome="delivered"}')).toBe(1);
     expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
   });
 

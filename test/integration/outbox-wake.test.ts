@@ -57,12 +57,12 @@ describe('waking the forwarders', () => {
 
 describe('msUntilNextDue', () => {
   it('is undefined when no delivery is pending', async () => {
-    expect(await msUntilNextDue(t.db.pool)).toBeUndefined();
+    expect(await msUntilNextDue(t.db.pool, t.config.forward.urls)).toBeUndefined();
   });
 
   it('is 0 when a delivery is due now', async () => {
     await notify(requestFields());
-    expect(await msUntilNextDue(t.db.pool)).toBe(0);
+    expect(await msUntilNextDue(t.db.pool, t.config.forward.urls)).toBe(0);
   });
 
   it('ignores a delivery held back behind an earlier one of its order, and waits for the earlier one', async () => {
@@ -76,7 +76,7 @@ describe('msUntilNextDue', () => {
          AND d.id = (SELECT min(id) FROM deliveries WHERE order_id = o.id)`,
       [fields.originalMsgId],
     );
-    const ms = await msUntilNextDue(t.db.pool);
+    const ms = await msUntilNextDue(t.db.pool, t.config.forward.urls);
     expect(ms).toBeGreaterThan(55_000);
     expect(ms).toBeLessThanOrEqual(60_000);
   });

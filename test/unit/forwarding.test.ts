@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_DELAY_MS, parseRetryAfter, retryDelayMs } from '../../src/domain/retry-policy.js';
-import { webhookHeaders } from '../../src/forwarder/sign.js';
+import { webhookHeaders } from '../../src/destinations/webhook-signature.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 
 describe('retryDelayMs', () => {

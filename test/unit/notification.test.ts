@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseState, transition } from '../../src/domain/order-state.js';
-import { NotificationFieldError, toCentavos, toNotification } from '../../src/providers/starpay/notification.js';
+import { NotificationFieldError, normaliseTrxState, toCentavos, toNotification } from '../../src/providers/starpay/notification.js';
 
 describe('toCentavos', () => {
   it.each([
@@ -34,18 +33,15 @@ describe('toNotification', () => {
   });
 });
 
-describe('order state', () => {
+describe('Starpay states', () => {
   it('normalises trxState', () => {
-    expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'Fail', ' SUCCESS', 'PROCESSING', ''].map(normaliseState)).toEqual([
+    expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'Fail', ' SUCCESS', 'PROCESSING', ''].map(normaliseTrxState)).toEqual([
       'SUCCESS', 'FAILED', 'FAILED', 'FAILED', 'PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING',
     ]);
   });
 
-  it('never moves a final state', () => {
-    expect(transition(null, 'PENDING')).toBe('created');
-    expect(transition('PENDING', 'SUCCESS')).toBe('changed');
-    expect(transition('SUCCESS', 'FAILED')).toBe('conflict');
-    expect(transition('FAILED', 'PENDING')).toBe('unchanged');
-    expect(transition('SUCCESS', 'SUCCESS')).toBe('unchanged');
+  it('marks the notification as Starpay\'s, accepted, with the signed text and signature kept', () => {
+    const notification = toNotification('repayment', { originalMsgId: 'o', trxState: 'SUCCESS' }, '{"x":1}', 'c2ln');
+    expect(notification).toMatchObject({ provider: 'starpay', kind: 'repayment', status: 'accepted', signedText: '{"x":1}', signature: 'c2ln', paidAmount: null });
   });
 });

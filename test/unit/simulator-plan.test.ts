@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseState } from '../../src/domain/order-state.js';
-import { NOTIFICATION_KINDS } from '../../src/providers/starpay/notification.js';
+import { NOTIFICATION_KINDS, normaliseTrxState } from '../../src/providers/starpay/notification.js';
 import { INSTAPAY_ERRORS, planOrders, starpayDate, type PlanOptions } from '../../src/simulator/plan.js';
 
 const options: PlanOptions = {
@@ -46,9 +45,9 @@ describe("the simulator's plan", () => {
       const roles = order.notifications.map((n) => n.role).join(' ');
       expect(roles).toMatch(/^(forged )?(interim )?final( late)?$/);
       const final = order.notifications.find((n) => n.role === 'final');
-      expect(normaliseState(String(final?.fields.trxState))).toBe(order.state);
+      expect(normaliseTrxState(String(final?.fields.trxState))).toBe(order.state);
       for (const n of order.notifications.filter((n) => n.role === 'interim' || n.role === 'late')) {
-        expect(normaliseState(String(n.fields.trxState))).toBe('PENDING');
+        expect(normaliseTrxState(String(n.fields.trxState))).toBe('PENDING');
       }
       const forged = order.notifications.find((n) => n.role === 'forged');
       if (forged !== undefined) expect(forged.fields).toMatchObject({ trxState: 'SUCCESS', trxAmount: order.amount * 10 });
