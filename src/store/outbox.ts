@@ -105,27 +105,29 @@ export async function claimDueDeliveries(
   leaseMs: number,
   destinations: readonly string[],
 ): Promise<ClaimedDelivery[]> {
-  const { rows } = await pool.query<ClaimedDelivery>({
-    name: 'claim_due_deliveries',
-    text: `
-      WITH due AS (
-        SELECT d.id FROM deliveries d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.lease_until IS NULL OR d.lease_until < now())
-          AND d.url = ANY($3::text[])
-          AND NOT ${HELD_BACK}
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT $1
-        FOR UPDATE OF d SKIP LOCKED
-      )
-      UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
-      FROM due, events e
-      WHERE d.id = due.id AND e.id = d.event_id
-      RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
-    values: [limit, leaseMs, destinations],
-  });
+  const { rows } = await pool.query<ClaimedDelivery>({ ...CLAIM_DUE_DELIVERIES, values: [limit, leaseMs, destinations] });
   return rows;
 }
+
+/** The claim statement: $1 limit, $2 lease in ms, $3 destination ids. */
+export const CLAIM_DUE_DELIVERIES = {
+  name: 'claim_due_deliveries',
+  text: `
+    WITH due AS (
+      SELECT d.id FROM deliveries d
+      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+        AND (d.lease_until IS NULL OR d.lease_until < now())
+        AND d.url = ANY($3::text[])
+        AND NOT ${HELD_BACK}
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT $1
+      FOR UPDATE OF d SKIP LOCKED
+    )
+    UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
+    FROM due, events e
+    WHERE d.id = due.id AND e.id = d.event_id
+    RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
+} as const;
 
 /**
  * Pending deliveries to destinations that are no longer configured become dead with

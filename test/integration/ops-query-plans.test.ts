@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { CLAIM_DUE_DELIVERIES } from '../../src/store/outbox.js';
 import { listDeliveries } from '../../src/store/deliveries.js';
 import { listNotifications } from '../../src/store/notifications.js';
 import { listOrders } from '../../src/store/orders.js';
@@ -33,15 +34,17 @@ beforeAll(async () => {
   // Realistic proportions: kinds even, 1% PENDING, 9% FAILED, 1 conflict in 5,000; 1 notification in 30 rejected;
   // two URLs per event, 1% of deliveries pending and 0.1% dead.
   await fill.query(`
-    INSERT INTO orders (kind, order_ref, state, raw_state, amount, conflict, created_at, updated_at)
-    SELECT (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], 'ref' || g,
+    INSERT INTO orders (provider, kind, order_ref, state, raw_state, amount, conflict, stale, amount_mismatch, created_at, updated_at)
+    SELECT 'starpay', (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], 'ref' || g,
            CASE WHEN g % 100 = 0 THEN 'PENDING' WHEN g % 10 = 0 THEN 'FAILED' ELSE 'SUCCESS' END, 'x', 100, g % 5000 = 0,
+           g % 4000 = 0, g % 7000 = 0,
            timestamp '2026-01-01' + g * interval '1 second', timestamp '2026-01-01' + g * interval '1 second'
     FROM generate_series(1, ${ORDERS}) AS g`);
   await fill.query(`
-    INSERT INTO notifications (kind, order_ref, msg_id, dedup_key, status, reason, raw_state, request, signed_text, signature)
-    SELECT (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], 'ref' || (g / 2 + 1), 'm' || g, 'msg:m' || g,
-           CASE WHEN g % 30 = 0 THEN 'rejected' ELSE 'accepted' END, CASE WHEN g % 30 = 0 THEN 'SIGNATURE_INVALID' END,
+    INSERT INTO notifications (provider, kind, order_ref, msg_id, dedup_key, status, reason, raw_state, request, signed_text, signature)
+    SELECT 'starpay', (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], 'ref' || (g / 2 + 1), 'm' || g,
+           CASE WHEN g % 30 = 0 THEN 'body:' || g ELSE 'msg:m' || g END,
+           CASE WHEN g % 30 = 0 THEN 'rejected' WHEN g % 1000 = 1 THEN 'unverified' ELSE 'accepted' END, CASE WHEN g % 30 = 0 THEN 'SIGNATURE_INVALID' END,
            'SUCCESS', '{}', '{}', 's'
     FROM generate_series(1, ${ORDERS * 2}) AS g`);
   await fill.query(`INSERT INTO events (public_id, order_id, type, body) SELECT 'evt_' || id, id, 't', '{}' FROM orders`);
@@ -109,6 +112,8 @@ describe('order listing plans', () => {
     ['by state (rare)', { state: 'PENDING', after: middle }, ['orders_state_updated_at_idx']],
     ['by kind and state', { kind: 'static-qr', state: 'FAILED' }, ['orders_state_updated_at_idx']],
     ['conflicts only', { conflict: true }, ['orders_conflict_updated_at_idx']],
+    ['stale only', { stale: true }, ['orders_stale_updated_at_idx']],
+    ['amount mismatches only', { amountMismatch: true }, ['orders_amount_mismatch_updated_at_idx']],
     ['an old, narrow time range', { updatedAfter: new Date('2026-01-01T01:00:00Z'), updatedBefore: new Date('2026-01-01T02:00:00Z') }, ['orders_updated_at_idx']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
     expectIndexWalk(await explain(() => listOrders(prisma, { limit: LIMIT, ...filters })), indexes);
@@ -121,9 +126,10 @@ describe('notification listing plans', () => {
     ['a deep page', { after: BigInt(ORDERS) }, ['notifications_pkey']],
     ['accepted of one kind', { status: 'accepted', kind: 'disbursement', after: BigInt(ORDERS) }, ['notifications_pkey']],
     ['rejected', { status: 'rejected', after: BigInt(ORDERS) }, ['notifications_rejected_id_idx']],
+    ['unverified', { status: 'unverified' }, ['notifications_unverified_id_idx']],
     ['one order', { orderRef: 'ref5000' }, ['notifications_order_ref_id_idx']],
     // A handful of rows per order: the unique index and a sort of those few do as well.
-    ['one order, accepted, one kind', { orderRef: 'ref5000', status: 'accepted', kind: 'repayment' }, ['notifications_order_ref_id_idx', 'notifications_accepted_key']],
+    ['one order, accepted, one kind', { orderRef: 'ref5000', status: 'accepted', kind: 'repayment' }, ['notifications_order_ref_id_idx', 'notifications_order_key']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
     expectIndexWalk(await explain(() => listNotifications(prisma, { limit: LIMIT, ...filters })), indexes);
   });
@@ -138,5 +144,32 @@ describe('delivery listing plans', () => {
     ['delivered, a deep page', { status: 'delivered', after: BigInt(ORDERS) }, ['deliveries_status_id_idx', 'deliveries_pkey']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
     expectIndexWalk(await explain(() => listDeliveries(prisma, { limit: LIMIT, ...filters })), indexes);
+  });
+});
+
+describe('outbox plans', () => {
+  /** EXPLAIN ANALYZE of a statement that writes, rolled back. */
+  async function explainRaw(sql: string, params: unknown[]): Promise<{ plan: PlanNode; text: string }> {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const json = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+      const text = await client.query(`EXPLAIN ${sql}`, params);
+      return {
+        plan: (json.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan as PlanNode,
+        text: text.rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n'),
+      };
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  it('claims due deliveries through the due index, checking earlier deliveries of each order through the ordering index', async () => {
+    const explained = await explainRaw(CLAIM_DUE_DELIVERIES.text, [LIMIT, 30_000, ['http://a/hook', 'http://b/hook']]);
+    const names = nodes(explained.plan).map((node) => node['Index Name']);
+    expect(nodes(explained.plan).map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
+    expect(names, explained.text).toContain('deliveries_due_idx');
+    expect(names, explained.text).toContain('deliveries_order_url_idx');
   });
 });
