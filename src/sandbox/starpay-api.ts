@@ -62,6 +62,8 @@ export interface FakeStarpayRequest {
   body: string;
   /** The result code the fake answered. */
   code: string;
+  /** The answer body exactly as sent. */
+  answer: string;
 }
 
 export interface FakeStarpayOptions {
@@ -109,10 +111,12 @@ export async function startFakeStarpay(options: FakeStarpayOptions): Promise<Fak
 
   const orderKey = (kind: string, orderRef: string) => `${kind}\u0000${orderRef}`;
 
-  function answer(res: ServerResponse, fields: Record<string, string | number>): void {
+  /** Signs the exact text it sends; returns the body. */
+  function answer(res: ServerResponse, fields: Record<string, string | number>): string {
     const text = requestText(fields, spelling);
     const body = `{"response":${text},"signature":${JSON.stringify(signText(text, signingKey))}}`;
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(body);
+    return body;
   }
 
   function handleQuery(kind: StarpayQueryKind, path: string, raw: Buffer, res: ServerResponse): void {
@@ -127,11 +131,12 @@ export async function startFakeStarpay(options: FakeStarpayOptions): Promise<Fak
       service: null,
       body,
       code: '400',
+      answer: '',
     };
     const reply = (code: string, fields: Record<string, string | number> = {}) => {
       entry.code = code;
+      entry.answer = answer(res, { code, message: CODE_MESSAGES[code] ?? 'error', ...fields });
       requests.push(entry);
-      answer(res, { code, message: CODE_MESSAGES[code] ?? 'error', ...fields });
       options.onRequest?.(entry);
     };
 
