@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { createStarpayQueryClient, MAX_REPEATED_MSG_ID_RETRIES, type StarpayQueryClient } from '../../src/providers/starpay/query-client.js';
 import { startFakeStarpay, type FakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { parsePublicKeys } from '../../src/starpay/public-keys.js';
@@ -116,7 +117,23 @@ describe('Starpay query client', () => {
     const ref = orderRef();
     fake.setOrder('repayment', ref, { trxState: 'SUCCESS', trxAmount: 10000 });
     fake.signWith(impostor.privateKey);
-    expect(await client.query('repayment', ref)).toEqual({ outcome: 'try_later', detail: 'answer signature unverifiable (SIGNATURE_MISMATCH)' });
+    const lines: string[] = [];
+    const logged = createStarpayQueryClient({
+      apiUrl: fake.url,
+      mchId: MCH_ID,
+      merchantPrivateKey: merchant.privateKey,
+      platformKeys: parsePublicKeys(platform.publicKeyPem),
+      timeoutMs: 5_000,
+      log: createLogger('info', { write: (line: string) => void lines.push(line) }),
+    });
+    try {
+      expect(await logged.query('repayment', ref)).toEqual({ outcome: 'try_later', detail: 'answer signature unverifiable (SIGNATURE_MISMATCH)' });
+    } finally {
+      await logged.close();
+    }
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, orderRef: ref, reason: 'SIGNATURE_MISMATCH', msg: 'starpay query answer unverifiable, ignored' });
+    expect(lines[0]).not.toContain('SUCCESS');
   });
 
   it('treats 406, 503, 511 and 577 as try later', async () => {

@@ -101,7 +101,10 @@ export function createStarpayQueryClient(options: StarpayQueryClientOptions): St
       const read = readSignedMember(text, parseJson(text), 'response');
       const check = checkSignature(read.signedText, read.signature, platformKeys);
       // An answer nobody can vouch for changes nothing; its content is not even looked at.
-      if (!check.ok) return { done: { outcome: 'try_later', detail: `answer signature unverifiable (${check.reason})` } };
+      if (!check.ok) {
+        log?.warn({ kind, orderRef, msgId, reason: check.reason }, 'starpay query answer unverifiable, ignored');
+        return { done: { outcome: 'try_later', detail: `answer signature unverifiable (${check.reason})` } };
+      }
       answer = read;
     } catch (error) {
       if (!(error instanceof EnvelopeError)) throw error;
