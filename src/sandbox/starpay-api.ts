@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { STARPAY_QUERY_ENDPOINTS, STARPAY_QUERY_KINDS, type StarpayQueryKind } from '../providers/starpay/query-client.js';
 import { PLAIN_SPELLING, requestText, signText, type Spelling } from '../simulator/request.js';
-import { decodeBody, EnvelopeError, parseJson, readEnvelope } from '../starpay/envelope.js';
-import { checkSignature } from '../starpay/signature.js';
+import { decodeBody, EnvelopeError, parseJson, readEnvelope } from '../providers/starpay/envelope.js';
+import { checkSignature } from '../providers/starpay/signature.js';
 
 /** Where the real API lives under its host; the fake does the same so that URL paths are exercised. */
 export const FAKE_STARPAY_BASE_PATH = '/finance-payment-service';

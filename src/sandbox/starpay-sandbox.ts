@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ensureDevKeyPair } from '../starpay/dev-keys.js';
+import { ensureDevKeyPair } from '../providers/starpay/dev-keys.js';
 import { ensureDevMerchantKeyPair } from './dev-merchant-keys.js';
 import { portFrom, type SandboxApi } from './sandbox-api.js';
 import { startFakeStarpay } from './starpay-api.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMerchantPrivateKey } from '../../src/providers/starpay/merchant-key.js';
 import { createStarpayQueryClient } from '../../src/providers/starpay/query-client.js';
-import { parsePublicKeys } from '../../src/starpay/public-keys.js';
+import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { waitFor } from '../helpers/fake-downstream.js';
 
 const CLI = path.resolve('dist/sandbox/cli.js');

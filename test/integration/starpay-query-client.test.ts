@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createStarpayQueryClient, MAX_REPEATED_MSG_ID_RETRIES, type StarpayQueryClient } from '../../src/providers/starpay/query-client.js';
 import { startFakeStarpay, type FakeStarpay } from '../../src/sandbox/starpay-api.js';
-import { parsePublicKeys } from '../../src/starpay/public-keys.js';
-import { checkSignature } from '../../src/starpay/signature.js';
+import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
+import { checkSignature } from '../../src/providers/starpay/signature.js';
 import { generateTestKeyPair } from '../helpers/starpay.js';
 
 const MCH_ID = '101510000001';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStarpay, type FakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { readSignedMember } from '../../src/providers/starpay/signed-member.js';
-import { parseJson } from '../../src/starpay/envelope.js';
-import { parsePublicKeys } from '../../src/starpay/public-keys.js';
-import { checkSignature } from '../../src/starpay/signature.js';
+import { parseJson } from '../../src/providers/starpay/envelope.js';
+import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
+import { checkSignature } from '../../src/providers/starpay/signature.js';
 import { envelope, generateTestKeyPair } from '../helpers/starpay.js';
 
 const MCH_ID = '101510000001';

@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { MIN_RSA_BITS } from '../../starpay/public-keys.js';
+import { MIN_RSA_BITS } from './public-keys.js';
 
 export class MerchantKeyError extends Error {}
 

@@ -2,9 +2,9 @@ import { randomInt, sign, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { QueryAnswer, StateReport } from '../../domain/provider.js';
-import { decodeBody, EnvelopeError, parseJson } from '../../starpay/envelope.js';
-import { toNotification } from '../../starpay/notification.js';
-import { checkSignature } from '../../starpay/signature.js';
+import { decodeBody, EnvelopeError, parseJson } from './envelope.js';
+import { toNotification } from './notification.js';
+import { checkSignature } from './signature.js';
 import { readSignedMember } from './signed-member.js';
 
 /** Starpay kinds with a query by order reference (5.4, 6.2); static-QR payments have none. */

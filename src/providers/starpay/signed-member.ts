@@ -1,4 +1,4 @@
-import { EnvelopeError, isPlainObject, parseJson } from '../../starpay/envelope.js';
+import { EnvelopeError, isPlainObject, parseJson } from './envelope.js';
 
 /** A signed member of a Starpay envelope: `{"<member>": {…}, "signature": "…"}`. */
 export interface SignedMember {
