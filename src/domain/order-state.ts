@@ -1,4 +1,4 @@
-export const ORDER_STATES = ['PENDING', 'SUCCESS', 'FAILED'] as const;
+export const ORDER_STATES = ['PENDING', 'SUCCESS', 'FAILED', 'REFUNDED'] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
 const FAILED_SPELLINGS = new Set(['FAIL', 'FAILED', 'FAILURE']);
