@@ -107,10 +107,11 @@ export function createAmqpDestination(url: URL, options: DestinationOptions): Am
       closing = true;
       await Promise.allSettled([...inFlight]);
       const last = await connection.release();
-      if (last === undefined) return;
+      if (last === undefined || !last.alive) return;
       last.alive = false;
-      await last.channel.close().catch(() => {});
-      await last.model.close().catch(() => {});
+      // amqplib's close promises never settle when the socket dies during the close handshake.
+      await withDeadline(last.channel.close(), timeoutMs).catch(() => {});
+      await withDeadline(last.model.close(), timeoutMs).catch(() => {});
     },
     currentConnection: () => connection.current()?.model,
   };

@@ -164,7 +164,8 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
       await Promise.allSettled([...inFlight]);
       const last = await connection.release();
       if (last === undefined || last.nc.isClosed()) return;
-      await last.nc.drain().catch(() => {});
+      // A drain waits for the server; one that is unreachable must not hold up shutdown.
+      await withDeadline(last.nc.drain(), timeoutMs).catch(() => last.nc.close());
     },
     currentConnection: () => connection.current()?.nc,
   };
