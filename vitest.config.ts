@@ -8,6 +8,8 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 } },
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      // RabbitMQ and NATS on 127.0.0.1: `npm run test:brokers`, kept out of `npm test`.
+      { test: { name: 'brokers', include: ['test/brokers/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 } },
     ],
   },
 });

@@ -11,6 +11,7 @@ import { pruneNotificationsJob } from './jobs/prune-notifications.js';
 import { createLogger } from './logger.js';
 import { createProviders } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
+import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
 import { openDatabase } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
@@ -35,7 +36,11 @@ async function main(): Promise<void> {
   if (starpay.devPrivateKeyFile !== undefined) {
     log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
   }
-  const providers = createProviders({ config, starpayKeys: starpay.keys });
+  const starpayMerchantKey = await loadMerchantPrivateKey({
+    key: config.starpayApi?.merchantPrivateKey,
+    keyFile: config.starpayApi?.merchantPrivateKeyFile,
+  });
+  const providers = createProviders({ config, starpayKeys: starpay.keys, starpayMerchantKey, logger: log });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
   for (const provider of providers) {
     if (!provider.configured) log.info({ provider: provider.name }, 'provider not configured: its notifications are refused');

@@ -1,5 +1,7 @@
 import type { Destination } from '../domain/destination.js';
+import { createAmqpDestination } from './amqp.js';
 import { createHttpDestination } from './http.js';
+import { createNatsDestination } from './nats.js';
 import { redactUrl } from './redact-url.js';
 
 /** What every destination type may need besides its URL. */
@@ -16,6 +18,9 @@ export type DestinationFactory = (url: URL, options: DestinationOptions) => Dest
 export const DESTINATION_TYPES: Record<string, DestinationFactory> = {
   'http:': createHttpDestination,
   'https:': createHttpDestination,
+  'amqp:': createAmqpDestination,
+  'amqps:': createAmqpDestination,
+  'nats:': createNatsDestination,
 };
 
 /**

@@ -1,12 +1,21 @@
 import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Provider } from '../domain/provider.js';
+import { createStarpagoProvider } from './starpago/index.js';
 import { createStarpayProvider } from './starpay/index.js';
+import { createStarpayQueryClient } from './starpay/query-client.js';
+
+/** Every provider API call gives up after this long: a stuck provider must not hold a query slot. */
+export const QUERY_TIMEOUT_MS = 10_000;
 
 /** What the providers are built from: the configuration and the keys read at start-up. */
 export interface ProviderSetup {
   config: Config;
   starpayKeys: readonly KeyObject[];
+  /** Signs Starpay queries; present when STARPAY_API_URL is configured. */
+  starpayMerchantKey?: KeyObject | undefined;
+  logger: Logger;
 }
 
 /**
@@ -14,7 +23,25 @@ export interface ProviderSetup {
  * provider is a folder under src/providers/ and a line here.
  */
 export function createProviders(setup: ProviderSetup): Provider[] {
-  return [createStarpayProvider({ keys: setup.starpayKeys, mchId: setup.config.starpayMchId })];
+  const { config, logger } = setup;
+  return [
+    createStarpayProvider({ keys: setup.starpayKeys, mchId: config.starpayMchId, query: starpayQuery(setup) }),
+    createStarpagoProvider({ ...config.starpago, timeoutMs: QUERY_TIMEOUT_MS, logger: logger.child({ provider: 'starpago' }) }),
+  ];
+}
+
+function starpayQuery(setup: ProviderSetup) {
+  const api = setup.config.starpayApi;
+  if (api === undefined || setup.starpayMerchantKey === undefined || setup.config.starpayMchId === undefined) return undefined;
+  const client = createStarpayQueryClient({
+    apiUrl: api.url,
+    mchId: setup.config.starpayMchId,
+    merchantPrivateKey: setup.starpayMerchantKey,
+    platformKeys: setup.starpayKeys,
+    timeoutMs: QUERY_TIMEOUT_MS,
+    log: setup.logger.child({ provider: 'starpay' }),
+  });
+  return client.query;
 }
 
 /** The provider that owns an order kind (kinds are unique across providers). */

@@ -34,7 +34,7 @@ export async function startTestApp(env: Record<string, string> = {}, starpay = g
     ...env,
   });
   const db = openDatabase(database.url);
-  const providers = createProviders({ config, starpayKeys: config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys) });
+  const providers = createProviders({ config, logger: createLogger('silent'), starpayKeys: config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys) });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
   const app = await buildApp({ config, db, providers, destinations: destinations.map((d) => d.id), logger: createLogger('silent') });
   return {

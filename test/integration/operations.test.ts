@@ -30,7 +30,7 @@ beforeAll(async () => {
     FORWARD_SECRET,
     NOTIFY_BODY_LIMIT: '2048',
   });
-  const providers = createProviders({ config, starpayKeys: parsePublicKeys(starpay.publicKeyPem) });
+  const providers = createProviders({ config, logger: createLogger('silent'), starpayKeys: parsePublicKeys(starpay.publicKeyPem) });
   app = await buildApp({ config, db, providers, destinations: config.forward.urls, logger: createLogger('silent'), metrics });
 });
 afterAll(async () => {

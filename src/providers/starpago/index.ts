@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Provider, QueryAnswer, VerifyResult } from '../../domain/provider.js';
 import { readCallback } from './callback.js';
 import { createStarpagoClient, type StarpagoKind } from './client.js';
+import { describeStarpagoRoute } from './openapi.js';
 
 export { readCallback } from './callback.js';
 export { createStarpagoClient, STARPAGO_PATHS } from './client.js';
@@ -58,6 +59,7 @@ export function createStarpagoProvider(options: StarpagoProviderOptions): Provid
     configured: secret !== undefined,
     acknowledgement: 'SUCCESS',
     verify,
+    describe: describeStarpagoRoute,
     ...(api === undefined ? {} : { query: (kind: string, orderRef: string) => (isKind(kind) ? api.query(kind, orderRef) : Promise.resolve(unknownKind(kind))) }),
     isQueryable: isKind,
   };

@@ -1,0 +1,172 @@
+import {
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
+import { withDeadline } from './deadline.js';
+import { describeError, urlSecrets } from './describe-error.js';
+import type { DestinationOptions } from './index.js';
+import { lazyConnection } from './lazy-connection.js';
+import { redactUrl } from './redact-url.js';
+
+/** The providers' event types start with these; a created stream captures exactly them. */
+const PROVIDER_SUBJECTS = ['starpay.>', 'starpago.>'];
+
+/** Stream names may not hold whitespace, `.`, `*`, `>` or path separators. */
+const STREAM_NAME = /^[^\s.*>/\\]+$/;
+/** Dot-separated tokens without wildcards or whitespace. */
+const SUBJECT_PREFIX = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+
+export interface NatsDestination extends Destination {
+  /** The open connection, if any: lets a test close it the way a server restart would. */
+  currentConnection(): NatsConnection | undefined;
+}
+
+export interface NatsTarget {
+  server: string;
+  stream: string;
+  /** `''` or `P.`: put before every event type to form its subject. */
+  subjectPrefix: string;
+  credentials: { user?: string; pass?: string; token?: string };
+}
+
+/** Reads `nats://[user:pass@ | token@]host:port?stream=NAME[&subjectPrefix=P]`. */
+export function parseNatsUrl(url: URL): NatsTarget {
+  const shown = redactUrl(url.href);
+  const stream = url.searchParams.get('stream');
+  if (stream === null || stream === '') {
+    throw new Error(`FORWARD_URLS: the NATS destination ${shown} names no stream: add ?stream=NAME`);
+  }
+  if (!STREAM_NAME.test(stream)) {
+    throw new Error(`FORWARD_URLS: the NATS destination ${shown} has an invalid stream name`);
+  }
+  const prefix = url.searchParams.get('subjectPrefix') ?? '';
+  if (prefix !== '' && !SUBJECT_PREFIX.test(prefix)) {
+    throw new Error(`FORWARD_URLS: the NATS destination ${shown} has an invalid subjectPrefix`);
+  }
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  // NATS URLs carry a token as a bare user-info part: nats://TOKEN@host.
+  const credentials = pass !== '' ? { user, pass } : user !== '' ? { token: user } : {};
+  return {
+    server: `${url.hostname}:${url.port || '4222'}`,
+    stream,
+    subjectPrefix: prefix === '' ? '' : `${prefix}.`,
+    credentials,
+  };
+}
+
+interface Clients {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+}
+
+/**
+ * NATS JetStream: each event is published to subject = event type (after the optional prefix) with
+ * `Nats-Msg-Id` = event id, and counts as delivered once JetStream acknowledges it. The client
+ * reconnects by itself after a drop; a connection that ended up closed is replaced on the next
+ * delivery. Every failure is a failed attempt: `deliver` never throws.
+ */
+export function createNatsDestination(url: URL, options: DestinationOptions): NatsDestination {
+  const target = parseNatsUrl(url);
+  const id = redactUrl(url.href);
+  const secrets = urlSecrets(url);
+  const { timeoutMs } = options;
+  const streamSubjects = PROVIDER_SUBJECTS.map((subject) => target.subjectPrefix + subject);
+
+  let closing = false;
+  const inFlight = new Set<Promise<DeliveryResult>>();
+  // Subjects a stream is known to capture on the current connection; checked before their first publish.
+  let captured = new Set<string>();
+
+  async function openClients(): Promise<Clients> {
+    const nc = await connect({
+      servers: target.server,
+      ...target.credentials,
+      name: `starpay-receiver → ${target.stream}`,
+      timeout: timeoutMs,
+      maxReconnectAttempts: -1,
+    });
+    captured = new Set();
+    try {
+      return { nc, js: jetstream(nc, { timeout: timeoutMs }), jsm: await jetstreamManager(nc, { timeout: timeoutMs }) };
+    } catch (error) {
+      await nc.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  const connection = lazyConnection({
+    open: openClients,
+    isAlive: ({ nc }) => !nc.isClosed(),
+    describe: (error) => describeError(error, secrets),
+  });
+
+  /** An existing stream that captures the subject is used as it is; otherwise stream NAME is created. */
+  async function ensureStream(jsm: JetStreamManager, subject: string): Promise<void> {
+    if (captured.has(subject)) return;
+    try {
+      await jsm.streams.find(subject);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+      try {
+        // Adding a stream with the same configuration twice succeeds, so replicas may race here.
+        await jsm.streams.add({ name: target.stream, subjects: streamSubjects });
+      } catch (addError) {
+        throw new Error(
+          `no stream captures ${subject} and stream ${target.stream} could not be created: ${describeError(addError, secrets)}`,
+        );
+      }
+    }
+    captured.add(subject);
+  }
+
+  async function publish(event: OutboundEvent): Promise<DeliveryResult> {
+    const subject = target.subjectPrefix + event.type;
+    try {
+      await withDeadline(
+        (async () => {
+          const { js, jsm } = await connection.get();
+          await ensureStream(jsm, subject);
+          await js.publish(subject, event.body, { msgID: event.id, timeout: timeoutMs });
+        })(),
+        timeoutMs,
+      );
+      return { ok: true };
+    } catch (error) {
+      // The stream may have been deleted or reconfigured: look again before the next attempt.
+      captured.delete(subject);
+      return { ok: false, error: describeError(error, secrets) };
+    }
+  }
+
+  return {
+    id,
+    type: 'nats',
+    async deliver(event) {
+      if (closing) return { ok: false, error: 'destination closed' };
+      const attempt = publish(event);
+      inFlight.add(attempt);
+      try {
+        return await attempt;
+      } finally {
+        inFlight.delete(attempt);
+      }
+    },
+    async close() {
+      closing = true;
+      await Promise.allSettled([...inFlight]);
+      const last = await connection.release();
+      if (last === undefined || last.nc.isClosed()) return;
+      // A drain waits for the server; one that is unreachable must not hold up shutdown.
+      await withDeadline(last.nc.drain(), timeoutMs).catch(() => last.nc.close());
+    },
+    currentConnection: () => connection.current()?.nc,
+  };
+}
