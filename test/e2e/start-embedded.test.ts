@@ -33,7 +33,7 @@ describe('the service started with no configuration', () => {
 
     const second = await startServerProcess(env);
     try {
-      const lookup = await fetch(`${second.url}/ops/orders/repayment/${fields.originalMsgId}`, {
+      const lookup = await fetch(`${second.url}/ops/orders/repayment/${String(fields.originalMsgId)}`, {
         headers: { authorization: 'Bearer e2e-token' },
       });
       expect(lookup.status).toBe(200);
