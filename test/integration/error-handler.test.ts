@@ -6,9 +6,9 @@ import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { parsePublicKeys } from '../../src/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { OPS_TOKEN } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
 
 const INTERNAL_DETAIL = 'relation "orders_shadow" does not exist; password=hunter2';
 
@@ -20,7 +20,7 @@ const logLines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   const config = loadConfig({
-    STARPAY_PUBLIC_KEYS: generateTestKeyPair().publicKeyPem,
+    STARPAY_PUBLIC_KEYS: generateRsaKeyPair().publicKeyPem,
     OPS_API_TOKEN: OPS_TOKEN,
     OPS_RATE_LIMIT: '1',
     DATABASE_URL: database.url,
