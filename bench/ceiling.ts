@@ -51,7 +51,7 @@ export async function openCeilingPool(url: string, concurrency: number, warmup: 
   // Each connection prepares the statement once (one warm-up call each, extra calls spread over them).
   await Promise.all(
     clients.map(async (client, c) => {
-      for (let i = c; i < warmup.length; i += concurrency) await client.query({ ...INGEST_STATEMENT, values: warmup[i] as unknown[] });
+      for (let i = c; i < warmup.length; i += concurrency) await client.query({ ...INGEST_STATEMENT, values: warmup[i] });
     }),
   );
   for (const client of clients) client.release();

@@ -1,17 +1,10 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import type { RsaKeyPair } from '../src/simulator/key-pair.js';
+import { envelopeBody, signText } from '../src/simulator/starpay-envelope.js';
 import { NOTIFICATION_KINDS, toNotification, type NotificationKind } from '../src/providers/starpay/notification.js';
 import { ingestParameters } from '../src/store/ingest.js';
 
-export interface BenchKeys {
-  privateKey: KeyObject;
-  publicKeyPem: string;
-}
-
-/** A 2048-bit RSA pair standing in for Starpay's platform key (the service refuses smaller). */
-export function generateKeys(): BenchKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
+/** The pair standing in for Starpay's platform key (`generateRsaKeyPair()`, 2048 bits). */
+export type BenchKeys = Pick<RsaKeyPair, 'privateKey' | 'publicKeyPem'>;
 
 export interface SignedNotification {
   path: string;
@@ -41,11 +34,11 @@ export function signNotifications(keys: BenchKeys, count: number, label: string)
       currency: 'PHP',
       trxDate: '2024-11-25T17:49:51+08:00',
     });
-    const signature = sign('sha256', Buffer.from(requestText, 'utf8'), keys.privateKey).toString('base64');
+    const signature = signText(requestText, keys.privateKey);
     out.push({
       kind,
       path: `/notify/starpay/${kind}`,
-      body: Buffer.from(`{"request":${requestText},"signature":"${signature}"}`, 'utf8'),
+      body: Buffer.from(envelopeBody(requestText, signature), 'utf8'),
       requestText,
       signature,
     });

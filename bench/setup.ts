@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { generateRsaKeyPair } from '../src/simulator/key-pair.js';
 import { startBenchDatabase, type BenchDatabaseServer } from './database.js';
 import { startDownstream } from './downstream.js';
-import { generateKeys, type BenchKeys } from './notifications.js';
+import type { BenchKeys } from './notifications.js';
 import type { BenchOptions } from './options.js';
 import { openInspector } from './outbox.js';
 import { startService, type ServiceProcess } from './service.js';
@@ -42,7 +43,7 @@ export async function startEnvironment(options: BenchOptions, log: (line: string
 
   const downstream = await startDownstream();
   cleanups.push(() => downstream.close());
-  const keys = generateKeys();
+  const keys = generateRsaKeyPair();
 
   const serviceDatabaseUrl = await database.createDatabase('service');
   const service = await startService({

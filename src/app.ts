@@ -47,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
     // Starpay sets no length on originalMsgId; every stored order must be reachable by its path.
-    maxParamLength: 8_192,
+    routerOptions: { maxParamLength: 8_192 },
   });
   // While shutting down, answer the requests in flight and close their connections behind them,
   // so that kept-alive sockets do not hold the shutdown open.

@@ -1,9 +1,17 @@
-import { loadConfig } from './config/config.js';
+import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { openDatabase } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL and exits. */
-const config = loadConfig(process.env);
+let config: Readonly<Config>;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  // A configuration mistake is the operator's to fix: one line naming the variables, no stack.
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 if (config.databaseUrl === undefined) {
   process.stderr.write('DATABASE_URL is unset; npm start migrates its embedded database by itself\n');
   process.exit(1);

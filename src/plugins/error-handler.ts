@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, ERRORS, type ErrorCode } from '../domain/errors.js';
 
@@ -11,19 +11,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
-  FST_ERR_VALIDATION: 'BAD_REQUEST',
 };
 
 /** One error body for every route: `{ code, message, requestId }`. Never `SUCCESS`. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const code = errorCodeOf(error);
-    let message: string;
-    if (error instanceof AppError) {
-      message = error.publicMessage ?? ERRORS[code].message;
-    } else {
-      message = code === 'BAD_REQUEST' && error.code === 'FST_ERR_VALIDATION' ? error.message : ERRORS[code].message;
-    }
+    // Route schemas are zod (src/plugins/zod-schemas.ts), whose failures arrive as AppErrors with
+    // their own public message; any other error's message is internal and stays in the log.
+    const message = (error instanceof AppError ? error.publicMessage : undefined) ?? ERRORS[code].message;
     const status = ERRORS[code].status;
     if (status >= 500) request.log.error({ err: error, code }, 'request failed');
     else if (!(error instanceof AppError)) request.log.info({ code, reason: error.message }, 'request refused');
@@ -31,9 +27,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.code(status).type('application/json').send({ code, message, requestId: request.id });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message, requestId: request.id }),
-  );
+  app.setNotFoundHandler(notFoundHandler);
+}
+
+/** The 404 body of an unknown path; a scope with its own hooks (/ops) registers the same handler. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.code(404).type('application/json').send({ code: 'NOT_FOUND', message: ERRORS.NOT_FOUND.message, requestId: request.id });
 }
 
 /** The catalogue code an error is answered with. */
@@ -62,8 +61,6 @@ function fromStatus(status: number | undefined): ErrorCode {
       return 'BAD_REQUEST';
     case 404:
       return 'NOT_FOUND';
-    case 405:
-      return 'METHOD_NOT_ALLOWED';
     case 413:
       return 'BODY_TOO_LARGE';
     case 415:

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { STARPAY_QUERY_ENDPOINTS, STARPAY_QUERY_KINDS, type StarpayQueryKind } from '../providers/starpay/query-client.js';
-import { PLAIN_SPELLING, requestText, signText, type Spelling } from '../simulator/request.js';
+import { PLAIN_SPELLING, requestText, type Spelling } from '../simulator/request.js';
+import { signText } from '../simulator/starpay-envelope.js';
 import { decodeBody, EnvelopeError, parseJson, readEnvelope } from '../providers/starpay/envelope.js';
 import { checkSignature } from '../providers/starpay/signature.js';
 

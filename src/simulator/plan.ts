@@ -1,6 +1,7 @@
 import type { NotificationKind } from '../providers/starpay/notification.js';
 import { seededRandom, type Random } from './random.js';
-import { AMOUNT_SPELLINGS, ENVELOPE_STYLES, PLAIN_SPELLING, type RequestFields, type Spelling } from './request.js';
+import { AMOUNT_SPELLINGS, PLAIN_SPELLING, type RequestFields, type Spelling } from './request.js';
+import { ENVELOPE_STYLES } from './starpay-envelope.js';
 
 /** A sample of InstaPay reason codes (Starpay doc §9) a failed transfer carries. */
 export const INSTAPAY_ERRORS: ReadonlyArray<{ code: string; message: string }> = [

@@ -1,12 +1,9 @@
-import { sign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { signedEnvelope, type EnvelopeStyle } from './starpay-envelope.js';
 
 /** How `trxAmount` is spelled in the request text; the value is always integer centavos. */
 export const AMOUNT_SPELLINGS = ['number', 'string', 'decimal-string', 'decimal-number'] as const;
 export type AmountSpelling = (typeof AMOUNT_SPELLINGS)[number];
-
-/** How the signed request text sits in the body. */
-export const ENVELOPE_STYLES = ['object', 'signature-first', 'array', 'string-request'] as const;
-export type EnvelopeStyle = (typeof ENVELOPE_STYLES)[number];
 
 export interface Spelling {
   amount: AmountSpelling;
@@ -51,28 +48,7 @@ function escapeJson(text: string): string {
   return text.replace(/\//g, '\\/').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** SHA256withRSA (PKCS#1 v1.5) over the UTF-8 bytes of the text, standard base64. */
-export function signText(text: string, privateKey: KeyObject): string {
-  return sign('sha256', Buffer.from(text, 'utf8'), privateKey).toString('base64');
-}
-
-/** The body Starpay POSTs: the signed text embedded byte for byte (or as a JSON string). */
-export function envelopeBody(text: string, signature: string, style: EnvelopeStyle = 'object'): string {
-  const sig = JSON.stringify(signature);
-  switch (style) {
-    case 'object':
-      return `{"request":${text},"signature":${sig}}`;
-    case 'signature-first':
-      return `{"signature":${sig},"request":${text}}`;
-    case 'array':
-      return `[{"request":${text},"signature":${sig}}]`;
-    case 'string-request':
-      return `{"request":${JSON.stringify(text)},"signature":${sig}}`;
-  }
-}
-
 /** Request text → signed body, in the given spelling. */
 export function signedBody(fields: RequestFields, privateKey: KeyObject, spelling: Spelling = PLAIN_SPELLING): string {
-  const text = requestText(fields, spelling);
-  return envelopeBody(text, signText(text, privateKey), spelling.envelope);
+  return signedEnvelope(requestText(fields, spelling), privateKey, spelling.envelope);
 }

@@ -1,6 +1,7 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { OrderPlan, PlannedNotification } from './plan.js';
+import { generateRsaKeyPair } from './key-pair.js';
 import { signedBody } from './request.js';
 
 export interface Reply {
@@ -135,7 +136,7 @@ function describeReply(reply: Reply): string {
 }
 
 function throwawayKey(): KeyObject {
-  return generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  return generateRsaKeyPair().privateKey;
 }
 
 /** POST with fetch; a network error or timeout becomes status 0, like any other unacknowledged reply. */

@@ -1,9 +1,18 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.js';
 
-// bigint columns (ids, amounts) come back as strings by default; they fit in a double here.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+/**
+ * bigint columns (ids, amounts) come back as strings by default; they fit in a double here. Set on
+ * this pool only, not in pg's process-wide table, so other clients in the process keep pg's default.
+ * (Prisma passes its own parsers with every query and is unaffected either way.)
+ */
+function poolTypes(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+  return types;
+}
 
 export interface Database {
   /** Raw SQL for the hot path and the outbox. */
@@ -16,6 +25,8 @@ export interface Database {
 export interface DatabaseOptions {
   /** Pool size; the default suits a 2-core machine sharing its cores with PostgreSQL. */
   max?: number;
+  /** Where a lost idle connection is reported (warn); nowhere when absent. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export function openDatabase(url: string, options: DatabaseOptions = {}): Database {
@@ -25,9 +36,11 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
     connectionTimeoutMillis: 5_000,
     // A statement that hangs longer than Starpay waits is worse than a 503 it will retry.
     statement_timeout: 10_000,
+    types: poolTypes(),
   });
-  // An idle client losing its connection (database restart) must not crash the process.
-  pool.on('error', () => {});
+  // An idle client losing its connection (database restart) must not crash the process; the pool
+  // drops that client and the next query opens a new one, so this is worth a warning, not more.
+  pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database connection lost'));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     pool,

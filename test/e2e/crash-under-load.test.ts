@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
 import { startServerProcess } from '../helpers/server-process.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
 
 let database: TestDatabase;
 let downstream: FakeDownstream;
@@ -31,7 +31,7 @@ async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
 
 describe('kill -9 under concurrent load', () => {
   it('loses no acknowledged notification, and delivers every stored state change after the restart', async () => {
-    const starpay = generateTestKeyPair();
+    const starpay = generateRsaKeyPair();
     const env = {
       DATABASE_URL: database.url,
       STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,

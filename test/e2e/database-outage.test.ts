@@ -1,18 +1,18 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
 import { startTcpProxy, targetOf } from '../helpers/tcp-proxy.js';
 
 let database: TestDatabase;
 let downstream: FakeDownstream;
 let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
 let server: ServerProcess;
-const starpay = generateTestKeyPair();
+const starpay = generateRsaKeyPair();
 
 beforeAll(async () => {
   database = await createTestDatabase();

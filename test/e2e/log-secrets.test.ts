@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { signText } from '../../src/simulator/starpay-envelope.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { postNotification } from '../helpers/notify-client.js';
 import { startServerProcess } from '../helpers/server-process.js';
-import { generateTestKeyPair, requestFields, signText } from '../helpers/starpay.js';
+import { requestFields } from '../helpers/starpay.js';
 
 let database: TestDatabase;
 let downstream: FakeDownstream;
@@ -18,8 +20,8 @@ afterAll(async () => {
 
 describe('the logs', () => {
   it('never contain a signature, token, secret, private key or unverified body, even at trace level', async () => {
-    const starpay = generateTestKeyPair();
-    const forger = generateTestKeyPair();
+    const starpay = generateRsaKeyPair();
+    const forger = generateRsaKeyPair();
     const opsToken = 'ops-token-that-must-not-leak-5f2c';
     const secretBytes = 'c2VjcmV0LWJ5dGVzLXRoYXQtbXVzdC1ub3QtbGVhaw==';
     const server = await startServerProcess({

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { postNotification, signedNotification } from '../helpers/notify-client.js';
 import { startServerProcess } from '../helpers/server-process.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
 import { startTcpProxy, targetOf } from '../helpers/tcp-proxy.js';
 
 let database: TestDatabase;
@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe('SIGTERM during traffic', () => {
   it('answers every request already in flight, then exits 0', async () => {
-    const starpay = generateTestKeyPair();
+    const starpay = generateRsaKeyPair();
     const server = await startServerProcess({
       DATABASE_URL: proxy.rewrite(database.url),
       STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,

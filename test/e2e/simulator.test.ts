@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseSimulatorArgs } from '../../src/simulator/options.js';
 import { planOrders, type OrderPlan } from '../../src/simulator/plan.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { adminQuery } from '../helpers/global-setup.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
 
 const CLI = path.resolve('dist/simulator/cli.js');
 const TOKEN = 'e2e-token';
@@ -41,7 +41,7 @@ function expectedSummary(orders: readonly OrderPlan[]): string {
   return `sent ${genuine + forged}, SUCCESS ${genuine}, refused ${forged}, retried 0`;
 }
 
-const keys = generateTestKeyPair();
+const keys = generateRsaKeyPair();
 let dir: string;
 let keyFile: string;
 let db: TestDatabase;
@@ -108,7 +108,7 @@ describe('npm run simulate against the built service', () => {
 
   it('fails when the service does not trust the signing key', async () => {
     const stranger = path.join(dir, 'stranger.pem');
-    await writeFile(stranger, generateTestKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await writeFile(stranger, generateRsaKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const run = await simulate(['--url', server.url, '--key', stranger, '--kind', 'repayment', '--orders', '2', '--duplicates', '0',
       '--out-of-order', '0', '--time-scale', '0.00001', '--quiet']);
     expect(lastLine(run.stdout)).toBe('sent 2, SUCCESS 0, refused 2, retried 0');

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { DEV_PRIVATE_KEY_FILE } from '../../src/providers/starpay/dev-keys.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -33,7 +34,7 @@ describe('the service started with no configuration', () => {
 
     const second = await startServerProcess(env);
     try {
-      const lookup = await fetch(`${second.url}/ops/orders/repayment/${fields.originalMsgId}`, {
+      const lookup = await fetch(`${second.url}/ops/orders/repayment/${String(fields.originalMsgId)}`, {
         headers: { authorization: 'Bearer e2e-token' },
       });
       expect(lookup.status).toBe(200);
@@ -44,7 +45,7 @@ describe('the service started with no configuration', () => {
   });
 
   it('refuses to start with a Starpay key under 2048 bits', async () => {
-    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const weak = generateRsaKeyPair(1024).publicKeyPem;
     await expect(startServerProcess({ STARPAY_PUBLIC_KEYS: weak, DATABASE_URL: 'postgres://127.0.0.1:1/none' })).rejects.toThrow(
       /exited with 1:[\s\S]*1024 bits; at least 2048/,
     );

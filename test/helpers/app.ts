@@ -6,8 +6,8 @@ import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { createDestinations } from '../../src/destinations/index.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
+import { generateRsaKeyPair, type RsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { generateTestKeyPair, type TestKeyPair } from './starpay.js';
 
 export const OPS_TOKEN = 'test-ops-token-0123456789';
 /** The Standard Webhooks secret the tests' forwarders sign with. */
@@ -19,12 +19,12 @@ export interface TestApp {
   database: TestDatabase;
   config: Config;
   /** The Starpay key pair the app trusts. */
-  starpay: TestKeyPair;
+  starpay: RsaKeyPair;
   close(): Promise<void>;
 }
 
 /** The real app on its own migrated database, trusting a freshly generated Starpay key. */
-export async function startTestApp(env: Record<string, string> = {}, starpay = generateTestKeyPair()): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, starpay = generateRsaKeyPair()): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,

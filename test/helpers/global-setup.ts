@@ -37,7 +37,7 @@ async function resolveServer(): Promise<Server> {
 
   const directory = path.join(await mkdtemp(path.join(tmpdir(), 'starpay-test-')), 'postgres');
   const embedded = await startEmbeddedPostgres({ directory, persistent: false });
-  return { adminUrl: embedded.url, source: 'embedded', stop: embedded.stop };
+  return { adminUrl: embedded.url, source: 'embedded', stop: () => embedded.stop() };
 }
 
 async function dockerAnswers(): Promise<boolean> {

@@ -1,30 +1,5 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-
-export interface TestKeyPair {
-  privateKey: KeyObject;
-  publicKeyPem: string;
-  /** Bare base64 of the DER SubjectPublicKeyInfo, the other accepted form. */
-  publicKeyBase64: string;
-}
-
-export function generateTestKeyPair(bits = 2048): TestKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return {
-    privateKey,
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    publicKeyBase64: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-  };
-}
-
-/** SHA256withRSA (PKCS#1 v1.5), base64: what Starpay puts in `signature`. */
-export function signText(text: string, privateKey: KeyObject): string {
-  return sign('sha256', Buffer.from(text, 'utf8'), privateKey).toString('base64');
-}
-
-/** A body exactly as Starpay sends it: the request text is signed and embedded byte for byte. */
-export function envelope(requestText: string, privateKey: KeyObject): string {
-  return `{"request":${requestText},"signature":"${signText(requestText, privateKey)}"}`;
-}
+import type { KeyObject } from 'node:crypto';
+import { signedEnvelope } from '../../src/simulator/starpay-envelope.js';
 
 let sequence = 0;
 
@@ -45,6 +20,7 @@ export function requestFields(overrides: Record<string, unknown> = {}): Record<s
   };
 }
 
+/** The fields as compact JSON, signed and embedded byte for byte, as Starpay sends them. */
 export function signedBody(fields: Record<string, unknown>, privateKey: KeyObject): string {
-  return envelope(JSON.stringify(fields), privateKey);
+  return signedEnvelope(JSON.stringify(fields), privateKey);
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signText, signedEnvelope } from '../../src/simulator/starpay-envelope.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { envelope, requestFields, signText } from '../helpers/starpay.js';
+import { requestFields } from '../helpers/starpay.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ async function send(kind: string, body: Buffer | string) {
 /** A signed body and the exact request text its signature covers. */
 function validNotification() {
   const requestText = JSON.stringify(requestFields({ trxAmount: 10000 }));
-  return { requestText, body: envelope(requestText, t.starpay.privateKey) };
+  return { requestText, body: signedEnvelope(requestText, t.starpay.privateKey) };
 }
 
 const hostileValue = fc.oneof(
@@ -100,11 +101,11 @@ describe('the notify endpoints under hostile input', () => {
       '{"originalMsgId":"p1","trxState":"SUCCESS","__proto__":{"polluted":true}}',
       '{"originalMsgId":"p2","trxState":"SUCCESS","constructor":{"prototype":{"polluted":true}}}',
     ]) {
-      const reply = await send('repayment', envelope(requestText, t.starpay.privateKey));
+      const reply = await send('repayment', signedEnvelope(requestText, t.starpay.privateKey));
       expect(reply.status).toBe(400);
     }
     const huge = `{"originalMsgId":"huge-${Date.now()}","trxState":"SUCCESS","trxAmount":${'9'.repeat(400)}}`;
-    expect(await send('repayment', envelope(huge, t.starpay.privateKey))).toEqual({ status: 200, body: 'SUCCESS' });
+    expect(await send('repayment', signedEnvelope(huge, t.starpay.privateKey))).toEqual({ status: 200, body: 'SUCCESS' });
     const { rows } = await t.db.pool.query('SELECT amount FROM orders WHERE order_ref LIKE $1', ['huge-%']);
     expect(rows).toEqual([{ amount: null }]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

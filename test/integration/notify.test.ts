@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { signText, signedEnvelope } from '../../src/simulator/starpay-envelope.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { envelope, generateTestKeyPair, requestFields, signText, signedBody } from '../helpers/starpay.js';
+import { requestFields, signedBody } from '../helpers/starpay.js';
 
 let t: TestApp;
 
@@ -92,22 +94,22 @@ describe('an authentic notification', () => {
     ['raw non-ASCII text', (ref: string) => `{"originalMsgId":"${ref}","trxState":"SUCCESS","displayName":"Peña ₱"}`],
   ])('is verified over the exact bytes sent, with %s', async (_label, build) => {
     const ref = `exact-${Math.random().toString(36).slice(2)}`;
-    const response = await post('repayment', envelope(build(ref), t.starpay.privateKey));
+    const response = await post('repayment', signedEnvelope(build(ref), t.starpay.privateKey));
     expectSuccess(response);
     expect(await orderRow('repayment', ref)).toBeDefined();
   });
 
   it('is stored with its amount as integer centavos when spelled 10000.00', async () => {
     const ref = `amount-${Math.random().toString(36).slice(2)}`;
-    await post('repayment', envelope(`{"originalMsgId":"${ref}","trxState":"SUCCESS","trxAmount":"10000.00"}`, t.starpay.privateKey));
+    await post('repayment', signedEnvelope(`{"originalMsgId":"${ref}","trxState":"SUCCESS","trxAmount":"10000.00"}`, t.starpay.privateKey));
     expect((await orderRow('repayment', ref)).amount).toBe(10000);
   });
 });
 
 describe('key rotation', () => {
   it('accepts a notification signed by any configured key, PEM or bare base64', async () => {
-    const oldKey = generateTestKeyPair();
-    const newKey = generateTestKeyPair();
+    const oldKey = generateRsaKeyPair();
+    const newKey = generateRsaKeyPair();
     const rotating = await startTestApp({ STARPAY_PUBLIC_KEYS: `${oldKey.publicKeyPem},${newKey.publicKeyBase64}` }, oldKey);
     try {
       for (const key of [oldKey, newKey]) {
@@ -119,7 +121,7 @@ describe('key rotation', () => {
         expect(response.statusCode).toBe(200);
         expect(response.body).toBe('SUCCESS');
       }
-      const stranger = generateTestKeyPair();
+      const stranger = generateRsaKeyPair();
       const forged = await rotating.app.inject({
         method: 'POST',
         url: '/notify/starpay/repayment',
@@ -149,7 +151,7 @@ describe('refusals', () => {
 
   it('answers 401 to a signature from an unknown key, and changes no order', async () => {
     const fields = requestFields();
-    const response = await post('repayment', signedBody(fields, generateTestKeyPair().privateKey));
+    const response = await post('repayment', signedBody(fields, generateRsaKeyPair().privateKey));
     expectError(response, 401, 'SIGNATURE_INVALID');
     expect(await orderRow('repayment', fields.originalMsgId as string)).toBeUndefined();
   });
@@ -162,7 +164,7 @@ describe('refusals', () => {
 
   it('counts a repeated refused body once per distinct body', async () => {
     const fields = requestFields();
-    const body = signedBody(fields, generateTestKeyPair().privateKey);
+    const body = signedBody(fields, generateRsaKeyPair().privateKey);
     for (let i = 0; i < 3; i++) expectError(await post('static-qr', body), 401, 'SIGNATURE_INVALID');
     const { rows } = await t.db.pool.query('SELECT delivery_count FROM notifications WHERE order_ref = $1', [fields.originalMsgId]);
     expect(rows).toEqual([{ delivery_count: 3 }]);
@@ -260,7 +262,7 @@ describe('awkward but authentic content', () => {
   it('stores a request holding NUL or a lone surrogate instead of failing it on every resend', async () => {
     const ref = `odd-${Date.now()}`;
     const text = `{"originalMsgId":"${ref}\\u0000x","trxState":"SUCCESS","note":"\\ud800","errorMessage":"a\\u0000b"}`;
-    const body = envelope(text, t.starpay.privateKey);
+    const body = signedEnvelope(text, t.starpay.privateKey);
     expectSuccess(await post('static-qr', body));
     expectSuccess(await post('static-qr', body));
     const order = await orderRow('static-qr', `${ref}\ufffdx`);

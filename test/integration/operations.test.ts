@@ -8,11 +8,12 @@ import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { countPendingDeliveries } from '../../src/store/outbox.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { generateTestKeyPair, requestFields, signedBody } from '../helpers/starpay.js';
+import { requestFields, signedBody } from '../helpers/starpay.js';
 
-const starpay = generateTestKeyPair();
+const starpay = generateRsaKeyPair();
 let database: TestDatabase;
 let db: Database;
 let metrics: Metrics;

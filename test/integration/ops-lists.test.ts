@@ -49,7 +49,7 @@ async function ordersInDatabase(where = 'true', values: unknown[] = []): Promise
   return rows.map((row) => row.ref);
 }
 
-const refOf = (order: Record<string, unknown>) => `${order.kind}/${order.orderRef}`;
+const refOf = (order: Record<string, unknown>) => `${String(order.kind)}/${String(order.orderRef)}`;
 
 describe('GET /ops/orders', () => {
   it('lists orders newest first in the Order shape, with a null nextCursor on the last page', async () => {

@@ -19,7 +19,7 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
     await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: body });
     await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: body });
 
-    const response = await t.app.inject({ url: `/ops/orders/repayment/${fields.originalMsgId}`, headers: auth });
+    const response = await t.app.inject({ url: `/ops/orders/repayment/${String(fields.originalMsgId)}`, headers: auth });
     expect(response.statusCode).toBe(200);
     const detail = response.json();
     expect(detail.order).toEqual({
@@ -75,7 +75,7 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
   it('finds an order whatever the length of its reference', async () => {
     const fields = requestFields({ originalMsgId: `long-${'9'.repeat(600)}` });
     await t.app.inject({ method: 'POST', url: '/notify/starpay/static-qr', payload: signedBody(fields, t.starpay.privateKey) });
-    const response = await t.app.inject({ url: `/ops/orders/static-qr/${fields.originalMsgId}`, headers: auth });
+    const response = await t.app.inject({ url: `/ops/orders/static-qr/${String(fields.originalMsgId)}`, headers: auth });
     expect(response.statusCode).toBe(200);
     expect(response.json().order.orderRef).toBe(fields.originalMsgId);
   });

@@ -6,12 +6,12 @@ import { createStarpayQueryClient, MAX_REPEATED_MSG_ID_RETRIES, type StarpayQuer
 import { startFakeStarpay, type FakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { checkSignature } from '../../src/providers/starpay/signature.js';
-import { generateTestKeyPair } from '../helpers/starpay.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 
 const MCH_ID = '101510000001';
-const merchant = generateTestKeyPair();
-const platform = generateTestKeyPair();
-const impostor = generateTestKeyPair();
+const merchant = generateRsaKeyPair();
+const platform = generateRsaKeyPair();
+const impostor = generateRsaKeyPair();
 
 let fake: FakeStarpay;
 let client: StarpayQueryClient;

@@ -4,11 +4,12 @@ import { readSignedMember } from '../../src/providers/starpay/signed-member.js';
 import { parseJson } from '../../src/providers/starpay/envelope.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { checkSignature } from '../../src/providers/starpay/signature.js';
-import { envelope, generateTestKeyPair } from '../helpers/starpay.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { signedEnvelope } from '../../src/simulator/starpay-envelope.js';
 
 const MCH_ID = '101510000001';
-const merchant = generateTestKeyPair();
-const platform = generateTestKeyPair();
+const merchant = generateRsaKeyPair();
+const platform = generateRsaKeyPair();
 const platformKeys = parsePublicKeys(platform.publicKeyPem);
 let fake: FakeStarpay;
 
@@ -22,7 +23,7 @@ async function ask(fields: Record<string, unknown>, key = merchant.privateKey, p
   const reply = await fetch(`${fake.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: envelope(JSON.stringify(fields), key),
+    body: signedEnvelope(JSON.stringify(fields), key),
   });
   const text = await reply.text();
   const member = readSignedMember(text, parseJson(text), 'response');
@@ -41,7 +42,7 @@ describe('fake Starpay query API', () => {
   });
 
   it('answers 401 to a query not signed by the merchant key, and logs it as unverified', async () => {
-    const { response } = await ask(query('F2', 'R-1'), generateTestKeyPair().privateKey);
+    const { response } = await ask(query('F2', 'R-1'), generateRsaKeyPair().privateKey);
     expect(response.code).toBe('401');
     expect(fake.requests.at(-1)).toMatchObject({ msgId: 'F2', signatureVerified: false, code: '401' });
   });

@@ -2,9 +2,10 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkSignature } from '../../src/providers/starpay/signature.js';
 import { parsePublicKeys, PublicKeyError } from '../../src/providers/starpay/public-keys.js';
-import { generateTestKeyPair, signText } from '../helpers/starpay.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { signText } from '../../src/simulator/starpay-envelope.js';
 
-const pair = generateTestKeyPair();
+const pair = generateRsaKeyPair();
 const keys = parsePublicKeys(pair.publicKeyPem);
 
 describe('checkSignature', () => {
@@ -33,7 +34,7 @@ describe('checkSignature', () => {
   it('names why a signature is refused', () => {
     expect(checkSignature(text, undefined, keys)).toEqual({ ok: false, reason: 'SIGNATURE_MISSING' });
     expect(checkSignature(text, '***', keys)).toEqual({ ok: false, reason: 'SIGNATURE_UNDECODABLE' });
-    const other = signText(text, generateTestKeyPair().privateKey);
+    const other = signText(text, generateRsaKeyPair().privateKey);
     expect(checkSignature(text, other, keys)).toEqual({ ok: false, reason: 'SIGNATURE_MISMATCH' });
     const altered = text.replace('SUCCESS', 'FAILED');
     expect(checkSignature(altered, signText(text, pair.privateKey), keys).ok).toBe(false);
@@ -41,7 +42,7 @@ describe('checkSignature', () => {
 });
 
 describe('parsePublicKeys', () => {
-  const second = generateTestKeyPair();
+  const second = generateRsaKeyPair();
 
   it('reads PEM and bare base64 keys separated by commas or blank lines', () => {
     expect(parsePublicKeys(`${pair.publicKeyPem},${second.publicKeyBase64}`)).toHaveLength(2);
@@ -52,7 +53,7 @@ describe('parsePublicKeys', () => {
   });
 
   it('refuses keys under 2048 bits, non-RSA keys, garbage and an empty list', () => {
-    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const weak = generateRsaKeyPair(1024).publicKeyPem;
     expect(() => parsePublicKeys(weak)).toThrow(/1024 bits/);
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(() => parsePublicKeys(ec)).toThrow(PublicKeyError);

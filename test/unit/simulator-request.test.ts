@@ -1,11 +1,13 @@
-import { generateKeyPairSync, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readEnvelope } from '../../src/providers/starpay/envelope.js';
 import { checkSignature } from '../../src/providers/starpay/signature.js';
-import { ENVELOPE_STYLES, envelopeBody, requestText, signedBody, signText, type Spelling } from '../../src/simulator/request.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { requestText, signedBody, type Spelling } from '../../src/simulator/request.js';
+import { ENVELOPE_STYLES, envelopeBody, signText } from '../../src/simulator/starpay-envelope.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const { privateKey, publicKey } = generateRsaKeyPair();
+const other = generateRsaKeyPair();
 
 const fields = {
   code: '200',

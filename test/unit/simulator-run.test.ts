@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,8 +6,9 @@ import { checkSignature } from '../../src/providers/starpay/signature.js';
 import { planOrders, type PlanOptions } from '../../src/simulator/plan.js';
 import { formatSummary, runSimulation, type RunOptions } from '../../src/simulator/run.js';
 import { resendDelays } from '../../src/simulator/schedule.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const { privateKey, publicKey } = generateRsaKeyPair();
 const calm: PlanOptions = { kinds: ['repayment'], orders: 1, seed: 1, mchId: '101510000001', duplicates: 0, outOfOrder: 0, forged: 0 };
 
 interface Received {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
+import { notFoundHandler } from '../../plugins/error-handler.js';
 import type { Database } from '../../store/database.js';
 import { isLoopback } from '../loopback.js';
 import { requireBearerToken } from './auth.js';
@@ -15,9 +16,8 @@ export async function opsRoutes(app: FastifyInstance, options: { config: Config;
     app.addHook('onRequest', limit);
   }
   requireBearerToken(app, options.config.opsApiToken);
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ code: 'NOT_FOUND', message: 'Not found.', requestId: request.id }),
-  );
+  // Its own not-found handler, so that unknown /ops paths pass the rate limit and the token check too.
+  app.setNotFoundHandler(notFoundHandler);
   await app.register(orderRoutes, { db: options.db });
   await app.register(notificationRoutes, { db: options.db });
   await app.register(deliveryRoutes, { db: options.db });
