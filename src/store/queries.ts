@@ -56,3 +56,98 @@ export async function rejectUnknownOrderHints(pool: pg.Pool, kind: string, order
   await pool.query('UPDATE orders SET last_queried_at = now() WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
   return result.rowCount ?? 0;
 }
+
+/** An order (or an unverified hint's order reference) whose provider is to be asked now. */
+export interface DueQuery {
+  provider: string;
+  kind: string;
+  orderRef: string;
+  /** The order's state, or null when only hints name it. */
+  state: string | null;
+  hasHints: boolean;
+}
+
+/**
+ * Leases up to `limit` due queries of the given kinds. SKIP LOCKED and the lease keep replicas
+ * from asking about the same order at once; an expired lease (a crashed worker) frees it again.
+ */
+export async function claimDueQueries(pool: pg.Pool, limit: number, leaseMs: number, kinds: readonly string[]): Promise<DueQuery[]> {
+  const { rows } = await pool.query<DueQuery>({
+    name: 'claim_due_queries',
+    text: `
+      WITH due AS (
+        SELECT kind, order_ref FROM provider_queries
+        WHERE due_at <= now() AND (lease_until IS NULL OR lease_until < now()) AND kind = ANY($3::text[])
+        ORDER BY due_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE provider_queries q SET lease_until = now() + $2 * interval '1 millisecond'
+      FROM due WHERE q.kind = due.kind AND q.order_ref = due.order_ref
+      RETURNING q.provider, q.kind, q.order_ref AS "orderRef",
+        (SELECT o.state FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref) AS state,
+        EXISTS (SELECT 1 FROM notifications n WHERE n.kind = q.kind AND n.order_ref = q.order_ref AND n.status = 'unverified') AS "hasHints"`,
+    values: [limit, leaseMs, kinds],
+  });
+  return rows;
+}
+
+/**
+ * After an answer (found or not found): a still PENDING order has used one slot of the schedule
+ * and is asked again after the next one; past the last slot it is marked stale and no longer
+ * asked. Any other order leaves the schedule. Returns whether the order just became stale.
+ */
+export async function finishAnsweredQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<{ stale: boolean }> {
+  const { rows } = await pool.query<{ stale: boolean }>(
+    `WITH used AS (
+       UPDATE orders SET query_slot = query_slot + 1, stale = query_slot + 1 >= cardinality($3::bigint[])
+       WHERE kind = $1 AND order_ref = $2 AND state = 'PENDING' AND NOT stale
+       RETURNING query_slot, stale
+     ), rescheduled AS (
+       UPDATE provider_queries q SET lease_until = NULL, failures = 0,
+         due_at = now() + (($3::bigint[])[used.query_slot + 1]) * interval '1 millisecond'
+       FROM used WHERE q.kind = $1 AND q.order_ref = $2 AND NOT used.stale
+       RETURNING 1
+     ), removed AS (
+       DELETE FROM provider_queries q WHERE q.kind = $1 AND q.order_ref = $2 AND NOT EXISTS (SELECT 1 FROM rescheduled)
+       RETURNING 1
+     )
+     SELECT coalesce((SELECT stale FROM used), false) AS stale`,
+    [kind, orderRef, scheduleMs],
+  );
+  return { stale: rows[0]?.stale ?? false };
+}
+
+/** A try-later answer does not use up a slot: the same slot's wait, then ask again. */
+export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<void> {
+  await pool.query(
+    `UPDATE provider_queries q SET lease_until = NULL, failures = failures + 1,
+       due_at = now() + ($3::bigint[])[least(cardinality($3::bigint[]),
+         1 + coalesce((SELECT o.query_slot FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref), 0))] * interval '1 millisecond'
+     WHERE kind = $1 AND order_ref = $2`,
+    [kind, orderRef, scheduleMs],
+  );
+}
+
+/** Removes an order from the schedule (final, or not queryable any more). */
+export async function dropQuery(pool: pg.Pool, kind: string, orderRef: string): Promise<void> {
+  await pool.query('DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
+}
+
+/**
+ * PENDING, not stale, queryable orders that are not in the schedule (those pending before this
+ * version, or from before a provider's API was configured) enter it, spread at random over the
+ * first slot rather than all asked at once. Returns how many.
+ */
+export async function scheduleUnscheduledOrders(pool: pg.Pool, kinds: readonly string[], firstSlotMs: number): Promise<number> {
+  const result = await pool.query(
+    `INSERT INTO provider_queries (kind, order_ref, provider, due_at)
+     SELECT o.kind, o.order_ref, o.provider, now() + random() * $2 * interval '1 millisecond'
+     FROM orders o
+     WHERE o.state = 'PENDING' AND NOT o.stale AND o.kind = ANY($1::text[])
+       AND NOT EXISTS (SELECT 1 FROM provider_queries q WHERE q.kind = o.kind AND q.order_ref = o.order_ref)
+     ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING`,
+    [kinds, firstSlotMs],
+  );
+  return result.rowCount ?? 0;
+}

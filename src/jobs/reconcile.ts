@@ -1,0 +1,123 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type pg from 'pg';
+import type { Provider, QueryAnswer } from '../domain/provider.js';
+import type { Metrics } from '../plugins/metrics.js';
+import { providerOfKind } from '../providers/index.js';
+import type { IngestOutcome, IngestTargets } from '../store/ingest.js';
+import {
+  claimDueQueries,
+  dropQuery,
+  finishAnsweredQuery,
+  postponeQuery,
+  recordQueryAnswer,
+  rejectUnknownOrderHints,
+  scheduleUnscheduledOrders,
+  type DueQuery,
+} from '../store/queries.js';
+import { periodicJob, type Job } from './job.js';
+
+export interface ReconcilerDeps {
+  pool: pg.Pool;
+  providers: readonly Provider[];
+  /** RECONCILE_SCHEDULE in milliseconds. */
+  scheduleMs: readonly number[];
+  targetsFor(provider: Provider, kind: string): IngestTargets;
+  logger: FastifyBaseLogger;
+  metrics: Pick<Metrics, 'queries'>;
+  /** How often due queries are looked for: unverified hints are asked about within this. */
+  pollMs?: number;
+  /** Queries asked at once by this process. */
+  concurrency?: number;
+}
+
+/** What one question to a provider came to. */
+export type AskResult =
+  | { outcome: IngestOutcome | 'not_found'; providerState: string | null }
+  | { outcome: 'try_later' | 'config_error'; detail: string };
+
+export interface Reconciler {
+  /** The schedule's background job. */
+  job: Job;
+  /** Asks the provider about one order now and applies the answer (POST …/reconcile). */
+  ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult>;
+}
+
+/**
+ * Asks the providers for the truth when a notification does not come: every PENDING queryable
+ * order on RECONCILE_SCHEDULE after its last change, and the order of every unverified hint at
+ * once. An answer goes through the one state rule with source `query`. Queries never run inside
+ * a notification's request.
+ */
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const { pool, providers, scheduleMs, logger } = deps;
+  const pollMs = deps.pollMs ?? 1_000;
+  const concurrency = deps.concurrency ?? 4;
+  const queryable = providers.filter((provider) => provider.query !== undefined);
+  const kinds = queryable.flatMap((provider) => provider.kinds.filter((kind) => provider.isQueryable(kind)));
+  // A lease outlives a query's own timeouts (a token request, a 403 retry, the query).
+  const leaseMs = 60_000;
+  let spread = false;
+
+  async function ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult> {
+    const labels = { provider: provider.name };
+    const answer: QueryAnswer = await (provider.query as NonNullable<Provider['query']>)(kind, orderRef);
+    const facts = { provider: provider.name, kind, orderRef };
+    switch (answer.outcome) {
+      case 'found': {
+        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind));
+        deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
+        const quiet = result.outcome === 'unchanged';
+        logger[quiet ? 'debug' : 'info']({ ...facts, state: answer.report.state, outcome: result.outcome }, 'provider answered a query');
+        return { outcome: result.outcome, providerState: answer.report.rawState };
+      }
+      case 'not_found': {
+        const rejected = await rejectUnknownOrderHints(pool, kind, orderRef);
+        deps.metrics.queries.inc({ ...labels, outcome: 'not_found' });
+        logger.info({ ...facts, rejectedHints: rejected, detail: answer.detail }, 'order unknown at its provider');
+        return { outcome: 'not_found', providerState: null };
+      }
+      case 'try_later':
+        deps.metrics.queries.inc({ ...labels, outcome: 'try_later' });
+        logger.warn({ ...facts, detail: answer.detail }, 'provider query failed; asking again later');
+        return { outcome: 'try_later', detail: answer.detail };
+      case 'config_error':
+        deps.metrics.queries.inc({ ...labels, outcome: 'config_error' });
+        logger.error({ ...facts, detail: answer.detail }, 'provider refused the query: check the configuration');
+        return { outcome: 'config_error', detail: answer.detail };
+    }
+  }
+
+  async function work(due: DueQuery): Promise<void> {
+    const provider = providerOfKind(queryable, due.kind);
+    const done = due.state !== null && due.state !== 'PENDING' && !due.hasHints;
+    if (provider === undefined || !provider.isQueryable(due.kind) || done) {
+      await dropQuery(pool, due.kind, due.orderRef);
+      return;
+    }
+    const result = await ask(provider, due.kind, due.orderRef);
+    if (result.outcome === 'try_later' || result.outcome === 'config_error') {
+      await postponeQuery(pool, due.kind, due.orderRef, scheduleMs);
+      return;
+    }
+    const { stale } = await finishAnsweredQuery(pool, due.kind, due.orderRef, scheduleMs);
+    if (stale) logger.warn({ provider: provider.name, kind: due.kind, orderRef: due.orderRef }, 'order still PENDING after the last reconciliation slot: marked stale');
+  }
+
+  async function round(): Promise<number | void> {
+    if (kinds.length === 0) return;
+    if (!spread) {
+      const scheduled = await scheduleUnscheduledOrders(pool, kinds, scheduleMs[0] ?? 0);
+      if (scheduled > 0) logger.info({ scheduled }, 'pending orders entered the reconciliation schedule, spread over its first slot');
+      spread = true;
+    }
+    const claimed = await claimDueQueries(pool, concurrency, leaseMs, kinds);
+    const results = await Promise.allSettled(claimed.map(work));
+    for (const result of results) {
+      if (result.status === 'rejected') logger.warn({ err: result.reason }, 'reconciliation of an order failed; its lease will expire');
+    }
+    // A full round may have left more due: come back at once.
+    return claimed.length === concurrency ? 0 : pollMs;
+  }
+
+  return { job: periodicJob('reconcile', pollMs, round, logger), ask };
+}
