@@ -1,4 +1,4 @@
-import type { Delivery, Notification, Order } from '../generated/prisma/client.js';
+import type { Delivery, DeliveryAttempt, Event, Notification, Order } from '../generated/prisma/client.js';
 
 /** Ids exposed by the ops API carry a prefix, so a pasted id says what it is. */
 export const NOTIFICATION_ID_PREFIX = 'ntf_';
@@ -47,5 +47,25 @@ export function deliveryView(delivery: Delivery & { event: { publicId: string } 
     lastError: delivery.lastError,
     nextAttemptAt: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
     deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+  };
+}
+
+/** An event as its webhook carried it: `data` is read back from the exact body that was sent. */
+export function eventView(event: Event) {
+  const body = JSON.parse(event.body) as { data?: unknown };
+  return {
+    id: event.publicId,
+    type: event.type,
+    createdAt: event.createdAt.toISOString(),
+    data: body.data ?? null,
+  };
+}
+
+export function attemptView(attempt: DeliveryAttempt) {
+  return {
+    at: attempt.startedAt.toISOString(),
+    durationMs: attempt.durationMs,
+    statusCode: attempt.statusCode,
+    error: attempt.error,
   };
 }

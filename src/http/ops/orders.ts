@@ -24,6 +24,7 @@ const OrderKeySchema = z
 
 export const OrderListQuerySchema = z.strictObject({
   kind: KindSchema.optional(),
+  orderRef: z.string().min(1).max(8_192).optional().describe('orders whose reference starts with this text'),
   state: z.enum(ORDER_STATES).optional(),
   conflict: z
     .enum(['true', 'false'])
@@ -61,7 +62,7 @@ export async function orderRoutes(app: FastifyInstance, options: { db: Database 
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
-        summary: 'One order with its accepted notifications and its deliveries',
+        summary: 'One order with its accepted notifications, its events and its deliveries with their attempts',
         params: OrderParamsSchema,
         response: { 200: OrderDetailSchema, ...errorReplies(400, 401, 404, 429) },
       },
