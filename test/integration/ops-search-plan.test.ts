@@ -20,8 +20,9 @@ const captured: { query: string; params: unknown[] }[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event' as const, level: 'query' as const }] });
-  prisma.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
+  const logging = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event' as const, level: 'query' as const }] });
+  logging.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
+  prisma = logging;
   await pool.query(`
     INSERT INTO orders (kind, order_ref, state, raw_state, created_at, updated_at)
     SELECT (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], '2026' || lpad(g::text, 10, '0'), 'SUCCESS', 'x',
