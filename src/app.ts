@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { consoleRoutes } from './http/console/routes.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics });
   await app.register(notifyRoutes, { config: deps.config, db: deps.db, starpayKeys: deps.starpayKeys, metrics });
   await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db });
+  await app.register(consoleRoutes, {});
   return app;
 }
 
