@@ -1,4 +1,3 @@
-import { Fragment } from 'preact';
 import { api, type Summary } from '../api.js';
 import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
 import { listHref } from '../router.js';
@@ -71,10 +70,10 @@ function SummaryView({ summary }: { summary: Summary }) {
         <h2 id="last">Last notification per kind</h2>
         <dl class="fields">
           {Object.entries(summary.lastNotificationAt).map(([kind, at]) => (
-            <Fragment key={kind}>
+            <div key={kind} class="field-row">
               <dt>{kind}</dt>
               <dd>{at === null ? <span class="muted">never</span> : <Time value={at} />}</dd>
-            </Fragment>
+            </div>
           ))}
         </dl>
       </section>
