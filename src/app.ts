@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
+import { consoleRoutes } from './http/console/routes.js';
 import type { Provider } from './domain/provider.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics });
   await app.register(notifyRoutes, { config: deps.config, db: deps.db, providers: deps.providers, metrics, targetsFor });
   await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db });
+  await app.register(consoleRoutes, {});
   return app;
 }
 

@@ -1,4 +1,4 @@
-import type { Delivery, Notification, Order } from '../generated/prisma/client.js';
+import type { Delivery, DeliveryAttempt, Event, Notification, Order } from '../generated/prisma/client.js';
 
 /** Ids exposed by the ops API carry a prefix, so a pasted id says what it is. */
 export const NOTIFICATION_ID_PREFIX = 'ntf_';
@@ -61,4 +61,24 @@ export function deliveryView(delivery: Delivery & { event: { publicId: string } 
 /** Amounts are bigint columns; every amount the providers send fits a double exactly. */
 function toNumber(value: bigint | null): number | null {
   return value === null ? null : Number(value);
+}
+
+/** An event as its webhook carried it: `data` is read back from the exact body that was sent. */
+export function eventView(event: Event) {
+  const body = JSON.parse(event.body) as { data?: unknown };
+  return {
+    id: event.publicId,
+    type: event.type,
+    createdAt: event.createdAt.toISOString(),
+    data: body.data ?? null,
+  };
+}
+
+export function attemptView(attempt: DeliveryAttempt) {
+  return {
+    at: attempt.startedAt.toISOString(),
+    durationMs: attempt.durationMs,
+    statusCode: attempt.statusCode,
+    error: attempt.error,
+  };
 }

@@ -1,24 +1,33 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
-import { deliveryView, notificationView, orderView } from './ops-views.js';
+import { attemptView, deliveryView, eventView, notificationView, orderView } from './ops-views.js';
 import { toPage, type Page } from './page.js';
 
-/** One order with its accepted notifications and its deliveries, oldest first; undefined if unknown. */
+/**
+ * One order with its accepted notifications, its events and its deliveries (each with every
+ * attempt), all oldest first; undefined if unknown.
+ */
 export async function findOrderDetail(prisma: PrismaClient, kind: string, orderRef: string) {
   const order = await prisma.order.findUnique({ where: { kind_orderRef: { kind, orderRef } } });
   if (order === null) return undefined;
-  const [notifications, deliveries] = await Promise.all([
+  const [notifications, events, deliveries] = await Promise.all([
     // Notifications, query answers and hints; refused requests are listed on their own.
     prisma.notification.findMany({ where: { kind, orderRef, dedupKey: { not: { startsWith: 'body:' } } }, orderBy: { id: 'asc' } }),
+    prisma.event.findMany({ where: { orderId: order.id }, orderBy: { id: 'asc' } }),
     prisma.delivery.findMany({
       where: { orderId: order.id },
-      include: { event: { select: { publicId: true } } },
+      include: {
+        event: { select: { publicId: true } },
+        // Attempts are recorded in batches, so their ids need not follow their start times.
+        attemptsLog: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+      },
       orderBy: { id: 'asc' },
     }),
   ]);
   return {
     order: orderView(order),
     notifications: notifications.map(notificationView),
-    deliveries: deliveries.map(deliveryView),
+    events: events.map(eventView),
+    deliveries: deliveries.map((delivery) => ({ ...deliveryView(delivery), attemptLog: delivery.attemptsLog.map(attemptView) })),
   };
 }
 
@@ -31,6 +40,8 @@ export interface OrderKey {
 export interface OrderListQuery {
   provider?: string | undefined;
   kind?: string | undefined;
+  /** A prefix of the order reference. */
+  orderRef?: string | undefined;
   state?: string | undefined;
   conflict?: boolean | undefined;
   stale?: boolean | undefined;
@@ -41,13 +52,17 @@ export interface OrderListQuery {
   after?: OrderKey | undefined;
 }
 
-/** Orders, most recently updated first; served by the orders_*updated_at_idx indexes. */
+/**
+ * Orders, most recently updated first; served by the orders_*updated_at_idx indexes, or by
+ * orders_order_ref_pattern_idx when searching by a reference prefix.
+ */
 export async function listOrders(prisma: PrismaClient, query: OrderListQuery): Promise<Page<ReturnType<typeof orderView>, OrderKey>> {
   const { after } = query;
   const rows = await prisma.order.findMany({
     where: {
       provider: query.provider,
       kind: query.kind,
+      orderRef: query.orderRef === undefined ? undefined : { startsWith: escapeLike(query.orderRef) },
       state: query.state,
       conflict: query.conflict,
       stale: query.stale,
@@ -60,6 +75,11 @@ export async function listOrders(prisma: PrismaClient, query: OrderListQuery): P
     take: query.limit + 1,
   });
   return toPage(rows, query.limit, orderView, (row) => ({ updatedAt: row.updatedAt, id: row.id }));
+}
+
+/** Prisma passes `startsWith` into LIKE as it is: a typed `%` or `_` must match only itself. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 /** Orders flagged stale and flagged with an amount mismatch, for /metrics (partial-index counts). */

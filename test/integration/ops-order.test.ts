@@ -61,6 +61,7 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
         lastError: null,
         nextAttemptAt: expect.any(String),
         deliveredAt: null,
+        attemptLog: [],
       },
     ]);
   });

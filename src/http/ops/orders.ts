@@ -30,6 +30,7 @@ const flag = z
 export const OrderListQuerySchema = z.strictObject({
   provider: ProviderSchema.optional(),
   kind: KindSchema.optional(),
+  orderRef: z.string().min(1).max(8_192).optional().describe('orders whose reference starts with this text'),
   state: z.enum(ORDER_STATES).optional(),
   conflict: flag,
   stale: flag,
@@ -66,7 +67,7 @@ export async function orderRoutes(app: FastifyInstance, options: { db: Database 
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
-        summary: 'One order with its accepted notifications and its deliveries',
+        summary: 'One order with its accepted notifications, its events and its deliveries with their attempts',
         params: OrderParamsSchema,
         response: { 200: OrderDetailSchema, ...errorReplies(400, 401, 404, 429) },
       },

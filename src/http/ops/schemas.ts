@@ -59,10 +59,27 @@ export const DeliverySchema = z.object({
   deliveredAt: timestamp.nullable(),
 });
 
+export const EventSchema = z.object({
+  id: z.string().describe('evt_…, the webhook-id header'),
+  type: z.string().describe('<provider>.<kind>.state_changed'),
+  createdAt: timestamp,
+  data: z.unknown().describe('the `data` of the webhook body, as sent'),
+});
+
+export const DeliveryAttemptSchema = z.object({
+  at: timestamp.describe('when the attempt started'),
+  durationMs: z.number().int(),
+  statusCode: z.number().int().nullable().describe('the downstream reply status; null when no reply came'),
+  error: z.string().nullable(),
+});
+
 export const OrderDetailSchema = z.object({
   order: OrderSchema,
   notifications: z.array(NotificationSchema).describe('notifications, query answers and hints of the order, oldest first'),
-  deliveries: z.array(DeliverySchema).describe('oldest first'),
+  events: z.array(EventSchema).describe('one per state change, oldest first'),
+  deliveries: z
+    .array(DeliverySchema.extend({ attemptLog: z.array(DeliveryAttemptSchema).describe('every attempt, oldest first') }))
+    .describe('oldest first'),
 });
 
 export function pageSchema<Item extends z.ZodType>(item: Item) {

@@ -1,0 +1,178 @@
+/** The ops API as the console calls it: same origin, the token from this tab's sessionStorage only. */
+
+const TOKEN_KEY = 'ops-api-token';
+
+export function storedToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string): void {
+  sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+export function forgetToken(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export type State = 'PENDING' | 'SUCCESS' | 'FAILED' | 'REFUNDED';
+
+// Fields marked optional are those a service of an earlier version may not return yet.
+export interface Order {
+  provider?: string;
+  kind: string;
+  orderRef: string;
+  state: string;
+  rawState: string;
+  amount: number | null;
+  paidAmount?: number | null;
+  expectedAmount?: number | null;
+  currency: string | null;
+  trxDate: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  conflict: boolean;
+  amountMismatch?: boolean;
+  stale?: boolean;
+  notificationCount: number;
+  lastQueriedAt?: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Notification {
+  id: string;
+  kind: string;
+  orderRef: string | null;
+  msgId: string | null;
+  source?: 'notification' | 'query';
+  status: string;
+  reason: string | null;
+  firstReceivedAt: string;
+  lastReceivedAt: string;
+  deliveryCount: number;
+  request?: unknown;
+}
+
+export interface Attempt {
+  at: string;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  eventId: string;
+  url: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  attemptLog?: Attempt[];
+}
+
+export interface OrderEvent {
+  id: string;
+  type: string;
+  createdAt: string;
+  data: unknown;
+}
+
+export interface OrderDetail {
+  order: Order;
+  notifications: Notification[];
+  events?: OrderEvent[];
+  deliveries: Delivery[];
+}
+
+export interface Page<Item> {
+  items: Item[];
+  nextCursor: string | null;
+}
+
+export interface Summary {
+  orders: Record<string, Partial<Record<State, number>>>;
+  conflicts: number;
+  stale: number;
+  amountMismatches: number;
+  deliveries: { pending: number; dead: number };
+  lastNotificationAt: Record<string, string | null>;
+}
+
+export interface ReconcileReply {
+  order: Order | null;
+  query: { outcome: string; providerState: string | null };
+}
+
+/** A refused or failed call, with what the service said about it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+let onUnauthorized: () => void = () => {};
+
+/** Called when the service refuses the stored token, so the console can ask for it again. */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+export type Query = Record<string, string | undefined>;
+
+interface CallOptions {
+  method?: 'GET' | 'POST';
+  query?: Query;
+  /** Overrides the stored token (signing in checks a token before keeping it). */
+  token?: string;
+}
+
+export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
+  const token = options.token ?? storedToken() ?? '';
+  const url = new URL(path, window.location.origin);
+  for (const [name, value] of Object.entries(options.query ?? {})) {
+    // Only the filters in use: an unset filter is not sent at all.
+    if (value !== undefined && value !== '') url.searchParams.set(name, value);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: options.method ?? 'GET',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK_ERROR', 'The service did not answer.');
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (response.ok) return body as T;
+  const error = body as { code?: unknown; message?: unknown; requestId?: unknown } | undefined;
+  const failure = new ApiError(
+    response.status,
+    typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
+    typeof error?.message === 'string' ? error.message : response.statusText,
+    typeof error?.requestId === 'string' ? error.requestId : undefined,
+  );
+  if (response.status === 401 && options.token === undefined) onUnauthorized();
+  throw failure;
+}
+
+export const api = {
+  summary: () => call<Summary>('/ops/summary'),
+  orders: (query: Query) => call<Page<Order>>('/ops/orders', { query }),
+  order: (kind: string, orderRef: string) => call<OrderDetail>(`/ops/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}`),
+  reconcile: (kind: string, orderRef: string) =>
+    call<ReconcileReply>(`/ops/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}/reconcile`, { method: 'POST' }),
+  deliveries: (query: Query) => call<Page<Delivery>>('/ops/deliveries', { query }),
+  retryDelivery: (id: string) => call<{ delivery: Delivery }>(`/ops/deliveries/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
+  notifications: (query: Query) => call<Page<Notification>>('/ops/notifications', { query }),
+  /** Any authenticated call will do: it answers 401 to a wrong token. */
+  checkToken: (token: string) => call<Page<Order>>('/ops/orders', { query: { limit: '1' }, token }),
+};

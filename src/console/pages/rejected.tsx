@@ -1,0 +1,57 @@
+import { api } from '../api.js';
+import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
+import { prettyJson } from '../format.js';
+import { listHref } from '../router.js';
+
+/** Refused requests kept for forensics: what arrived and why it was refused. */
+export function RejectedNotificationsPage({ query }: { query: URLSearchParams }) {
+  const cursor = query.get('cursor') ?? undefined;
+  const page = useLoad(() => api.notifications({ status: 'rejected', cursor }), query.toString());
+  return (
+    <>
+      <Heading>Rejected notifications</Heading>
+      <p class="muted">Requests the service refused (bad signature, wrong merchant, malformed…), newest first.</p>
+      {page.loading && <Loading />}
+      {page.error !== undefined && <ErrorNote title="Could not load the notifications" error={page.error} />}
+      {page.data !== undefined &&
+        (page.data.items.length === 0 ? (
+          <p>No rejected notifications.</p>
+        ) : (
+          <ol class="timeline">
+            {page.data.items.map((notification) => (
+              <li key={notification.id} class="entry entry-rejected">
+                <p class="entry-head">
+                  <Time value={notification.lastReceivedAt} /> <strong>{notification.kind}</strong>{' '}
+                  <span class="badge status-rejected">{notification.reason ?? 'rejected'}</span>
+                </p>
+                <dl class="inline">
+                  <dt>Reason</dt>
+                  <dd>{notification.reason ?? '—'}</dd>
+                  <dt>Order reference</dt>
+                  <dd class="ref">{notification.orderRef ?? '—'}</dd>
+                  <dt>Message id</dt>
+                  <dd>{notification.msgId ?? '—'}</dd>
+                  <dt>Id</dt>
+                  <dd>{notification.id}</dd>
+                  <dt>Received</dt>
+                  <dd>
+                    {notification.deliveryCount} {notification.deliveryCount === 1 ? 'time' : 'times'}, first <Time value={notification.firstReceivedAt} />
+                  </dd>
+                </dl>
+                <details>
+                  <summary>Raw request</summary>
+                  <pre>{prettyJson(notification.request)}</pre>
+                </details>
+              </li>
+            ))}
+          </ol>
+        ))}
+      {page.data !== undefined && (
+        <nav class="pager" aria-label="Pages">
+          {cursor !== undefined && <a href="#/notifications">First page</a>}
+          {page.data.nextCursor !== null && <a href={listHref('notifications', { cursor: page.data.nextCursor })}>Next page</a>}
+        </nav>
+      )}
+    </>
+  );
+}
