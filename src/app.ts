@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
-import { consoleRoutes } from './http/console/routes.js';
 import type { Provider } from './domain/provider.js';
+import { consoleRoutes } from './http/console/routes.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -11,6 +11,7 @@ import { healthRoutes } from './plugins/health.js';
 import { createMetrics, metricsRoutes, type Metrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { useZodSchemas } from './plugins/zod-schemas.js';
+import { createReconciler, type Reconciler } from './jobs/reconcile.js';
 import type { Database } from './store/database.js';
 import type { IngestTargets } from './store/ingest.js';
 import { countFlaggedOrders } from './store/orders.js';
@@ -26,6 +27,20 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   /** Shared with the forwarder and the jobs by src/server.ts; a fresh registry when absent (tests). */
   metrics?: Metrics;
+  /** Asks the providers; src/server.ts runs its job. Built here when absent (tests). */
+  reconciler?: Reconciler;
+}
+
+/**
+ * Where an order's events go (one delivery per destination) and when a new PENDING order is first
+ * queried (the first RECONCILE_SCHEDULE slot, for kinds its provider can be asked about).
+ */
+export function ingestTargetsFor(config: Config, destinations: readonly string[]) {
+  const firstSlotMs = config.reconcileScheduleMs[0] ?? null;
+  return (provider: Provider, kind: string): IngestTargets => ({
+    destinations,
+    firstQueryAfterMs: provider.isQueryable(kind) ? firstSlotMs : null,
+  });
 }
 
 /** The service's one set of Prometheus series for a database. */
@@ -62,11 +77,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const metrics = deps.metrics ?? metricsFor(deps.db);
-  const firstSlotMs = deps.config.reconcileScheduleMs[0] ?? null;
-  const targetsFor = (provider: Provider, kind: string): IngestTargets => ({
-    destinations: deps.destinations,
-    firstQueryAfterMs: provider.isQueryable(kind) ? firstSlotMs : null,
-  });
+  const targetsFor = ingestTargetsFor(deps.config, deps.destinations);
+  const reconciler =
+    deps.reconciler ??
+    createReconciler({ pool: deps.db.pool, providers: deps.providers, scheduleMs: deps.config.reconcileScheduleMs, targetsFor, logger: deps.logger, metrics });
 
   registerErrorHandler(app);
   useZodSchemas(app);
@@ -76,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db });
   await app.register(metricsRoutes, { metrics });
   await app.register(notifyRoutes, { config: deps.config, db: deps.db, providers: deps.providers, metrics, targetsFor });
-  await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db });
+  await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db, providers: deps.providers, reconciler, targetsFor });
   await app.register(consoleRoutes, {});
   return app;
 }

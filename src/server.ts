@@ -1,13 +1,14 @@
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import pg from 'pg';
-import { buildApp, metricsFor } from './app.js';
+import { buildApp, ingestTargetsFor, metricsFor } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
 import { createDestinations } from './destinations/index.js';
 import { createForwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { pruneNotificationsJob } from './jobs/prune-notifications.js';
+import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
 import { createProviders } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
@@ -73,20 +74,29 @@ async function main(): Promise<void> {
     log.info({ directory }, 'DATABASE_URL is unset: started an embedded PostgreSQL');
   }
 
-  db = openDatabase(databaseUrl);
+  db = openDatabase(databaseUrl, { logger: log });
   const applied = await migrate(db.pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
   // One registry for the routes, the forwarder and the jobs.
   const metrics = metricsFor(db);
-  app = await buildApp({ config, db, providers, destinations: destinations.map((d) => d.id), logger: log, metrics });
+  const destinationIds = destinations.map((destination) => destination.id);
+  const reconciler = createReconciler({
+    pool: db.pool,
+    providers,
+    scheduleMs: config.reconcileScheduleMs,
+    targetsFor: ingestTargetsFor(config, destinationIds),
+    logger: log.child({ component: 'reconcile' }),
+    metrics,
+  });
+  app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler });
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
     forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
     await forwarder.start();
   }
-  jobs.push(pruneNotificationsJob(db.pool, log.child({ component: 'jobs' })));
+  jobs.push(pruneNotificationsJob(db.pool, log.child({ component: 'jobs' })), reconciler.job);
   for (const job of jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });

@@ -3,7 +3,8 @@ import type pg from 'pg';
 import type { Provider, QueryAnswer } from '../domain/provider.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { providerOfKind } from '../providers/index.js';
-import type { IngestOutcome, IngestTargets } from '../store/ingest.js';
+import type { Transition } from '../domain/order-state.js';
+import type { IngestTargets } from '../store/ingest.js';
 import {
   claimDueQueries,
   dropQuery,
@@ -32,12 +33,14 @@ export interface ReconcilerDeps {
 
 /** What one question to a provider came to. */
 export type AskResult =
-  | { outcome: IngestOutcome | 'not_found'; providerState: string | null }
+  | { outcome: Transition | 'not_found'; providerState: string | null }
   | { outcome: 'try_later' | 'config_error'; detail: string };
 
 export interface Reconciler {
-  /** The schedule's background job. */
+  /** The schedule's background job: runDue() every second or so. */
   job: Job;
+  /** Asks about every due order (up to the concurrency) once; resolves with how many were handled. */
+  runDue(): Promise<number>;
   /** Asks the provider about one order now and applies the answer (POST …/reconcile). */
   ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult>;
 }
@@ -68,7 +71,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
         const quiet = result.outcome === 'unchanged';
         logger[quiet ? 'debug' : 'info']({ ...facts, state: answer.report.state, outcome: result.outcome }, 'provider answered a query');
-        return { outcome: result.outcome, providerState: answer.report.rawState };
+        // A repeated answer is only counted: to the asker it changed nothing.
+        const outcome: Transition = result.outcome === 'created' || result.outcome === 'changed' || result.outcome === 'conflict' ? result.outcome : 'unchanged';
+        return { outcome, providerState: answer.report.rawState };
       }
       case 'not_found': {
         const rejected = await rejectUnknownOrderHints(pool, kind, orderRef);
@@ -103,8 +108,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     if (stale) logger.warn({ provider: provider.name, kind: due.kind, orderRef: due.orderRef }, 'order still PENDING after the last reconciliation slot: marked stale');
   }
 
-  async function round(): Promise<number | void> {
-    if (kinds.length === 0) return;
+  async function runDue(): Promise<number> {
+    if (kinds.length === 0) return 0;
     if (!spread) {
       const scheduled = await scheduleUnscheduledOrders(pool, kinds, scheduleMs[0] ?? 0);
       if (scheduled > 0) logger.info({ scheduled }, 'pending orders entered the reconciliation schedule, spread over its first slot');
@@ -115,9 +120,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     for (const result of results) {
       if (result.status === 'rejected') logger.warn({ err: result.reason }, 'reconciliation of an order failed; its lease will expire');
     }
-    // A full round may have left more due: come back at once.
-    return claimed.length === concurrency ? 0 : pollMs;
+    return claimed.length;
   }
 
-  return { job: periodicJob('reconcile', pollMs, round, logger), ask };
+  // A full round may have left more due: come back at once.
+  const job = periodicJob('reconcile', pollMs, async () => ((await runDue()) === concurrency ? 0 : pollMs), logger);
+  return { job, runDue, ask };
 }

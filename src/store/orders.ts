@@ -90,3 +90,48 @@ export async function countFlaggedOrders(prisma: PrismaClient): Promise<{ stale:
   ]);
   return { stale, amountMismatches };
 }
+
+/** One order in the ops shape, or undefined. */
+export async function findOrder(prisma: PrismaClient, kind: string, orderRef: string) {
+  const order = await prisma.order.findUnique({ where: { kind_orderRef: { kind, orderRef } } });
+  return order === null ? undefined : orderView(order);
+}
+
+export interface ExpectedOrder {
+  provider: string;
+  kind: string;
+  orderRef: string;
+  amount: number;
+  currency: string;
+  /** The first reconciliation slot, or null when orders of this kind cannot be queried. */
+  firstQueryAfterMs: number | null;
+}
+
+/**
+ * Registers an order the merchant created: a new one is PENDING with its expected amount and
+ * enters the reconciliation schedule; an existing one gets its expected amount (and is flagged if
+ * it already succeeded with another amount). One transaction.
+ */
+export async function registerExpectedOrder(prisma: PrismaClient, expected: ExpectedOrder) {
+  const { provider, kind, orderRef, amount, currency, firstQueryAfterMs } = expected;
+  return prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRaw<{ id: bigint; created: boolean }[]>`
+      INSERT INTO orders AS o (provider, kind, order_ref, state, expected_amount, currency, notification_count)
+      VALUES (${provider}, ${kind}, ${orderRef}, 'PENDING', ${amount}, ${currency}, 0)
+      ON CONFLICT ON CONSTRAINT orders_kind_order_ref_key DO UPDATE SET
+        expected_amount = EXCLUDED.expected_amount,
+        currency = coalesce(o.currency, EXCLUDED.currency),
+        amount_mismatch = o.amount_mismatch OR (o.state = 'SUCCESS' AND coalesce(o.paid_amount, o.amount) <> EXCLUDED.expected_amount),
+        updated_at = now()
+      RETURNING id, (xmax = 0) AS created`;
+    const row = rows[0] as { id: bigint; created: boolean };
+    if (row.created && firstQueryAfterMs !== null) {
+      await tx.$executeRaw`
+        INSERT INTO provider_queries (kind, order_ref, provider, due_at)
+        VALUES (${kind}, ${orderRef}, ${provider}, now() + ${firstQueryAfterMs} * interval '1 millisecond')
+        ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING`;
+    }
+    const order = await tx.order.findUniqueOrThrow({ where: { id: row.id } });
+    return { order: orderView(order), created: row.created };
+  });
+}

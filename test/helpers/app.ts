@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import type { KeyObject } from 'node:crypto';
+import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
+import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProviders } from '../../src/providers/index.js';
@@ -20,11 +22,20 @@ export interface TestApp {
   config: Config;
   /** The Starpay key pair the app trusts. */
   starpay: RsaKeyPair;
+  /** The app's reconciler: its job is not started, tests call runDue() or start it. */
+  reconciler: Reconciler;
   close(): Promise<void>;
 }
 
+/** Extra start-up inputs a test may give: a merchant key for Starpay queries. */
+export interface TestAppOptions {
+  starpay?: RsaKeyPair;
+  starpayMerchantKey?: KeyObject;
+}
+
 /** The real app on its own migrated database, trusting a freshly generated Starpay key. */
-export async function startTestApp(env: Record<string, string> = {}, starpay = generateRsaKeyPair()): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const starpay = options.starpay ?? generateRsaKeyPair();
   const database = await createTestDatabase();
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
@@ -34,16 +45,31 @@ export async function startTestApp(env: Record<string, string> = {}, starpay = g
     ...env,
   });
   const db = openDatabase(database.url);
-  const providers = createProviders({ config, logger: createLogger('silent'), starpayKeys: config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys) });
+  const logger = createLogger('silent');
+  const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
+  const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
-  const app = await buildApp({ config, db, providers, destinations: destinations.map((d) => d.id), logger: createLogger('silent') });
+  const destinationIds = destinations.map((destination) => destination.id);
+  const metrics = metricsFor(db);
+  const reconciler = createReconciler({
+    pool: db.pool,
+    providers,
+    scheduleMs: config.reconcileScheduleMs,
+    targetsFor: ingestTargetsFor(config, destinationIds),
+    logger,
+    metrics,
+    pollMs: 50,
+  });
+  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger, metrics, reconciler });
   return {
     app,
     db,
     database,
     config,
     starpay,
+    reconciler,
     async close() {
+      await reconciler.job.stop();
       await app.close();
       await Promise.all(destinations.map((destination) => destination.close()));
       await db.close();

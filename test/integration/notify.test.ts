@@ -110,7 +110,7 @@ describe('key rotation', () => {
   it('accepts a notification signed by any configured key, PEM or bare base64', async () => {
     const oldKey = generateRsaKeyPair();
     const newKey = generateRsaKeyPair();
-    const rotating = await startTestApp({ STARPAY_PUBLIC_KEYS: `${oldKey.publicKeyPem},${newKey.publicKeyBase64}` }, oldKey);
+    const rotating = await startTestApp({ STARPAY_PUBLIC_KEYS: `${oldKey.publicKeyPem},${newKey.publicKeyBase64}` }, { starpay: oldKey });
     try {
       for (const key of [oldKey, newKey]) {
         const response = await rotating.app.inject({

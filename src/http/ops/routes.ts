@@ -1,15 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { notFoundHandler } from '../../plugins/error-handler.js';
+import type { Provider } from '../../domain/provider.js';
+import type { Reconciler } from '../../jobs/reconcile.js';
 import type { Database } from '../../store/database.js';
+import type { IngestTargets } from '../../store/ingest.js';
 import { isLoopback } from '../loopback.js';
 import { requireBearerToken } from './auth.js';
 import { deliveryRoutes } from './deliveries.js';
 import { notificationRoutes } from './notifications.js';
 import { orderRoutes } from './orders.js';
+import { reconcileRoutes } from './reconcile.js';
+import { summaryRoutes } from './summary.js';
+
+export interface OpsRoutesOptions {
+  config: Config;
+  db: Database;
+  providers: readonly Provider[];
+  reconciler: Reconciler;
+  targetsFor(provider: Provider, kind: string): IngestTargets;
+}
 
 /** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */
-export async function opsRoutes(app: FastifyInstance, options: { config: Config; db: Database }): Promise<void> {
+export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
   // Before the token check, so that guessing tokens is throttled too; local callers are exempt.
   if (options.config.rateLimits.ops > 0) {
     const limit = app.rateLimit({ max: options.config.rateLimits.ops, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) });
@@ -21,4 +34,6 @@ export async function opsRoutes(app: FastifyInstance, options: { config: Config;
   await app.register(orderRoutes, { db: options.db });
   await app.register(notificationRoutes, { db: options.db });
   await app.register(deliveryRoutes, { db: options.db });
+  await app.register(reconcileRoutes, options);
+  await app.register(summaryRoutes, { db: options.db });
 }

@@ -95,8 +95,9 @@ const ERROR_DESCRIPTIONS = {
   400: 'A bad parameter; the message names it (INVALID_PARAMETER)',
   401: 'Missing or wrong bearer token (UNAUTHORIZED)',
   404: 'Not found (NOT_FOUND)',
-  409: 'Already delivered (ALREADY_DELIVERED)',
+  409: 'Conflicts with the resource: already delivered, or not queryable (ALREADY_DELIVERED, NOT_QUERYABLE)',
   429: 'Too many requests from this address (RATE_LIMITED)',
+  502: 'The provider could not be asked, said to try later, or answered unverifiably (PROVIDER_UNAVAILABLE)',
 } as const;
 
 /** Error replies of an ops route, described in /openapi.json. */

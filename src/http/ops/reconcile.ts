@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.js';
+import type { Provider } from '../../domain/provider.js';
+import type { Reconciler } from '../../jobs/reconcile.js';
+import { providerOfKind } from '../../providers/index.js';
+import type { Database } from '../../store/database.js';
+import type { IngestTargets } from '../../store/ingest.js';
+import { findOrder, registerExpectedOrder } from '../../store/orders.js';
+import { KindSchema, OPS_SECURITY, OrderSchema, errorReplies } from './schemas.js';
+
+const OrderPathSchema = z.object({ kind: KindSchema, orderRef: z.string().min(1).max(8_192) });
+
+const ExpectedOrderSchema = z.strictObject({
+  amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('the amount the merchant expects, in minor units'),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .describe('ISO 4217 code, e.g. PHP'),
+});
+
+const ReconcileReplySchema = z.object({
+  order: OrderSchema.nullable(),
+  query: z.object({
+    outcome: z.enum(['created', 'changed', 'unchanged', 'conflict', 'not_found']),
+    providerState: z.string().nullable().describe("the provider's raw state in its answer"),
+  }),
+});
+
+export interface ReconcileRoutesOptions {
+  db: Database;
+  providers: readonly Provider[];
+  reconciler: Reconciler;
+  targetsFor(provider: Provider, kind: string): IngestTargets;
+}
+
+/** Asking a provider about one order now, and registering the orders a merchant expects. */
+export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRoutesOptions): Promise<void> {
+  const { db, providers, reconciler } = options;
+
+  app.post<{ Params: z.output<typeof OrderPathSchema> }>(
+    '/orders/:kind/:orderRef/reconcile',
+    {
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: "Ask the order's provider now, known order or not, and apply its answer",
+        description:
+          'The answer moves the order through the same state rule as a notification (source `query`). ' +
+          '502 PROVIDER_UNAVAILABLE when the provider could not be asked, said to try later, or answered unverifiably; ' +
+          '409 NOT_QUERYABLE for static-QR orders or a provider with no query API configured.',
+        params: OrderPathSchema,
+        response: { 200: ReconcileReplySchema, ...errorReplies(400, 401, 409, 429, 502) },
+      },
+    },
+    async (request) => {
+      const { kind, orderRef } = request.params;
+      const provider = providerOfKind(providers, kind);
+      if (provider?.query === undefined || !provider.isQueryable(kind)) {
+        throw new AppError('NOT_QUERYABLE', `${kind} orders cannot be queried here`);
+      }
+      const result = await reconciler.ask(provider, kind, orderRef);
+      if ('detail' in result) throw new AppError('PROVIDER_UNAVAILABLE', result.detail);
+      request.log.info({ kind, orderRef, outcome: result.outcome }, 'order reconciled on request');
+      return { order: (await findOrder(db.prisma, kind, orderRef)) ?? null, query: { outcome: result.outcome, providerState: result.providerState } };
+    },
+  );
+
+  app.put<{ Params: z.output<typeof OrderPathSchema>; Body: z.output<typeof ExpectedOrderSchema> }>(
+    '/orders/:kind/:orderRef',
+    {
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: 'Register an order the merchant created, before any notification',
+        description:
+          'Creates the order PENDING with its expected amount (201), or sets the expected amount of an existing order (200). ' +
+          'The order then enters the reconciliation schedule even if no notification ever arrives.',
+        params: OrderPathSchema,
+        body: ExpectedOrderSchema,
+        response: {
+          200: z.object({ order: OrderSchema }).describe('The order existed; its expected amount is set'),
+          201: z.object({ order: OrderSchema }).describe('Registered'),
+          ...errorReplies(400, 401, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { kind, orderRef } = request.params;
+      const provider = providerOfKind(providers, kind) as Provider;
+      const { firstQueryAfterMs } = options.targetsFor(provider, kind);
+      const { order, created } = await registerExpectedOrder(db.prisma, {
+        provider: provider.name,
+        kind,
+        orderRef,
+        amount: request.body.amount,
+        currency: request.body.currency,
+        firstQueryAfterMs,
+      });
+      request.log.info({ kind, orderRef, created }, 'expected order registered');
+      return reply.code(created ? 201 : 200).send({ order });
+    },
+  );
+}
