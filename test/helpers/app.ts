@@ -33,10 +33,15 @@ export interface TestAppOptions {
   starpayMerchantKey?: KeyObject;
 }
 
-/** The real app on its own migrated database, trusting a freshly generated Starpay key. */
+/**
+ * The real app on its own migrated database, trusting a freshly generated Starpay key. With
+ * `DATABASE_URL` in `env` it joins that database instead, as a second replica would (and leaves it
+ * in place when closed).
+ */
 export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const starpay = options.starpay ?? generateRsaKeyPair();
-  const database = await createTestDatabase();
+  const shared = env.DATABASE_URL;
+  const database: TestDatabase = shared === undefined ? await createTestDatabase() : { name: new URL(shared).pathname.slice(1), url: shared, drop: async () => {} };
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     OPS_API_TOKEN: OPS_TOKEN,

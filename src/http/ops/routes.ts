@@ -34,6 +34,6 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   await app.register(orderRoutes, { db: options.db });
   await app.register(notificationRoutes, { db: options.db });
   await app.register(deliveryRoutes, { db: options.db });
-  await app.register(reconcileRoutes, options);
+  await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
   await app.register(summaryRoutes, { db: options.db });
 }
