@@ -111,6 +111,11 @@ describe('GET /openapi.json', () => {
         'GET /ops/notifications',
         'GET /ops/deliveries',
         'POST /ops/deliveries/{id}/retry',
+        'POST /notify/starpago/payin',
+        'POST /notify/starpago/payout',
+        'POST /ops/orders/{kind}/{orderRef}/reconcile',
+        'PUT /ops/orders/{kind}/{orderRef}',
+        'GET /ops/summary',
       ].sort(),
     );
   });
@@ -121,18 +126,18 @@ describe('GET /openapi.json', () => {
     expect(listOrders.security).toEqual([{ opsToken: [] }]);
     expect(document.components.securitySchemes.opsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(listOrders.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
-      'kind', 'state', 'conflict', 'updatedAfter', 'updatedBefore', 'limit', 'cursor',
+      'provider', 'kind', 'orderRef', 'state', 'conflict', 'stale', 'amountMismatch', 'updatedAfter', 'updatedBefore', 'limit', 'cursor',
     ]);
     const limit = listOrders.parameters.find((parameter: { name: string }) => parameter.name === 'limit');
     expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500, default: 50 });
     const order = listOrders.responses['200'].content['application/json'].schema.properties.items.items;
     expect(Object.keys(order.properties)).toEqual([
-      'kind', 'orderRef', 'state', 'rawState', 'amount', 'currency', 'trxDate', 'errorCode', 'errorMessage',
-      'conflict', 'notificationCount', 'createdAt', 'updatedAt',
+      'provider', 'kind', 'orderRef', 'state', 'rawState', 'amount', 'paidAmount', 'expectedAmount', 'currency', 'trxDate',
+      'errorCode', 'errorMessage', 'conflict', 'amountMismatch', 'stale', 'notificationCount', 'lastQueriedAt', 'createdAt', 'updatedAt',
     ]);
     expect(Object.keys(document.paths['/ops/deliveries/{id}/retry'].post.responses).sort()).toEqual(['202', '401', '404', '409', '429']);
     const notificationParameters = document.paths['/ops/notifications'].get.parameters.map((parameter: { name: string }) => parameter.name);
-    expect(notificationParameters).toEqual(['status', 'kind', 'orderRef', 'limit', 'cursor']);
+    expect(notificationParameters).toEqual(['status', 'source', 'kind', 'orderRef', 'limit', 'cursor']);
   });
 
   it('describes the notify envelope and its replies', async () => {

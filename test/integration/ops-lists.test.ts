@@ -61,17 +61,23 @@ describe('GET /ops/orders', () => {
     expect(body.nextCursor).toBeNull();
     expect(body.items.map(refOf).slice(0, 2)).toEqual([`disbursement/${second.originalMsgId}`, `repayment/${first.originalMsgId}`]);
     expect(body.items[1]).toEqual({
+      provider: 'starpay',
       kind: 'repayment',
       orderRef: first.originalMsgId,
       state: 'PENDING',
       rawState: 'PROCESSING',
       amount: 2500,
+      paidAmount: null,
+      expectedAmount: null,
       currency: 'PHP',
       trxDate: '2024-11-25T17:49:51+08:00',
       errorCode: null,
       errorMessage: null,
       conflict: false,
+      amountMismatch: false,
+      stale: false,
       notificationCount: 1,
+      lastQueriedAt: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
     });
@@ -166,9 +172,11 @@ describe('GET /ops/notifications', () => {
     expect(body.items).toEqual([
       {
         id: expect.stringMatching(/^ntf_\d+$/),
+        provider: 'starpay',
         kind: 'disbursement',
         orderRef: forged.originalMsgId,
         msgId: forged.msgId,
+        source: 'notification',
         status: 'rejected',
         reason: 'SIGNATURE_INVALID',
         firstReceivedAt: expect.any(String),
@@ -178,9 +186,11 @@ describe('GET /ops/notifications', () => {
       },
       {
         id: expect.stringMatching(/^ntf_\d+$/),
+        provider: 'starpay',
         kind: 'repayment',
         orderRef: accepted.originalMsgId,
         msgId: accepted.msgId,
+        source: 'notification',
         status: 'accepted',
         reason: null,
         firstReceivedAt: expect.any(String),

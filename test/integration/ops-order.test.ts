@@ -23,26 +23,34 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
     expect(response.statusCode).toBe(200);
     const detail = response.json();
     expect(detail.order).toEqual({
+      provider: 'starpay',
       kind: 'repayment',
       orderRef: fields.originalMsgId,
       state: 'SUCCESS',
       rawState: 'SUCCESS',
       amount: 10000,
+      paidAmount: null,
+      expectedAmount: null,
       currency: 'PHP',
       trxDate: '2024-11-25T17:49:51+08:00',
       errorCode: null,
       errorMessage: null,
       conflict: false,
+      amountMismatch: false,
+      stale: false,
       notificationCount: 1,
+      lastQueriedAt: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
     expect(detail.notifications).toEqual([
       {
         id: expect.stringMatching(/^ntf_\d+$/),
+        provider: 'starpay',
         kind: 'repayment',
         orderRef: fields.originalMsgId,
         msgId: fields.msgId,
+        source: 'notification',
         status: 'accepted',
         reason: null,
         firstReceivedAt: expect.any(String),
