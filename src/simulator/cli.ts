@@ -150,7 +150,8 @@ function describePlan(orders: readonly SimulatedOrder[], options: SimulatorOptio
 
 function describeDelivery(d: Delivery): string {
   const { fields, role, copies } = d.notification;
-  const state = [fields.trxState ?? fields.orderStatus ?? fields.status, fields.errorCode].filter((v) => v !== undefined).join(' ');
+  const raw = fields.trxState ?? fields.status ?? (fields.orderStatus === undefined ? undefined : `orderStatus ${fields.orderStatus}`);
+  const state = [raw, fields.errorCode].filter((v) => v !== undefined).join(' ');
   const tags = [role === 'final' ? '' : role, copies > 1 ? 'copy' : ''].filter((t) => t !== '').join(',');
   const attempts = d.attempts > 1 ? ` after ${d.attempts} attempts` : '';
   const outcome = d.outcome === 'refused' ? `${d.lastReply} refused` : d.lastReply;

@@ -47,7 +47,8 @@ export async function registerWithService(
     if (response.status === 200 || response.status === 201) return;
     const text = (await response.text()).slice(0, 300);
     if (response.status === 401) throw new RegistrationError(`the service refused the ops token (401): pass --ops-token or set OPS_API_TOKEN as the service has it`);
-    throw new RegistrationError(`the service did not register ${order.kind} ${order.orderRef}: PUT /ops/orders answered HTTP ${response.status} ${text}`);
+    const hint = response.status === 404 ? ' (a service that cannot register orders yet?)' : '';
+    throw new RegistrationError(`the service did not register ${order.kind} ${order.orderRef}: PUT /ops/orders answered HTTP ${response.status}${hint} ${text}`);
   });
   return created.length;
 }

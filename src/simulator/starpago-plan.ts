@@ -117,7 +117,7 @@ function planOrder(random: Random, kind: StarpagoKind, generation: StarpagoGener
 /** A resend of an earlier, non-final state that arrives after the final one. */
 function lateCallback(random: Random, order: StarpagoOrderPlan): StarpagoNotificationPlan {
   const final = order.notifications.find((n) => n.role === 'final')?.fields ?? {};
-  const updateTime = Number(final.createTime) + 1_000;
+  const updateTime = Number(final.createTime) + 2_000;
   return callback(random, 'late', { ...withoutOutcome(final), ...pendingState(random, order.generation), updateTime }, order.generation);
 }
 
