@@ -1,11 +1,12 @@
 import path from 'node:path';
 import type { RunningSandboxApi, SandboxApi } from './sandbox-api.js';
+import { starpagoSandbox } from './starpago-sandbox.js';
 import { starpaySandbox } from './starpay-sandbox.js';
 
 /** Every fake provider API the sandbox runs; a provider is one entry. */
 const SANDBOX_APIS: readonly SandboxApi[] = [
   starpaySandbox,
-  // StarPago: a SandboxApi around startFakeStarpago({ appId, appSecret, port }) from ./starpago-api.js goes here.
+  starpagoSandbox,
 ];
 
 /** `npm run sandbox`: fake provider APIs for a local service to query; the only sandbox file that touches process. */

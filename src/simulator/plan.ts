@@ -1,4 +1,5 @@
 import type { NotificationKind } from '../providers/starpay/notification.js';
+import type { FakeStarpayOrder } from '../sandbox/starpay-api.js';
 import { seededRandom, type Random } from './random.js';
 import { AMOUNT_SPELLINGS, PLAIN_SPELLING, type RequestFields, type Spelling } from './request.js';
 import { ENVELOPE_STYLES } from './starpay-envelope.js';
@@ -31,11 +32,18 @@ export interface PlannedNotification {
 }
 
 export interface OrderPlan {
+  provider: 'starpay';
   kind: NotificationKind;
   orderRef: string;
   /** The state the receiver should end with. */
   state: FinalState;
+  /** Integer centavos. */
   amount: number;
+  currency: 'PHP';
+  /** What Starpay's query API answers about the order; null for static-QR, which has no query. */
+  truth: FakeStarpayOrder | null;
+  /** Its final notification is never sent (`--lose`). */
+  lost: boolean;
   /** Sent one after the other, each until acknowledged or given up. */
   notifications: PlannedNotification[];
 }
@@ -95,7 +103,17 @@ function planOrder(random: Random, kind: NotificationKind, mchId: string, now: D
     Object.assign(final, { trxState: random.pick(['FAIL', 'FAIL', 'FAILED']), errorCode: error.code, errorMessage: error.message });
   }
   notifications.push(notification(random, 'final', final));
-  return { plan: { kind, orderRef, state: failed ? 'FAILED' : 'SUCCESS', amount, notifications }, base };
+  const state = failed ? 'FAILED' : 'SUCCESS';
+  return { plan: { provider: 'starpay', kind, orderRef, state, amount, currency: 'PHP', truth: truthOf(kind, final), lost: false, notifications }, base };
+}
+
+/** The final notification's outcome, as the query answers it. */
+function truthOf(kind: NotificationKind, final: RequestFields): FakeStarpayOrder | null {
+  if (kind === 'static-qr') return null;
+  const { trxState, trxAmount, currency, trxDate, errorCode, errorMessage } = final;
+  const truth: FakeStarpayOrder = { trxState: String(trxState), trxAmount: Number(trxAmount), currency: String(currency), trxDate: String(trxDate) };
+  if (errorCode !== undefined) Object.assign(truth, { errorCode: String(errorCode), errorMessage: String(errorMessage) });
+  return truth;
 }
 
 /** Field order as in Starpay's samples: 6.5 lists trxDate first; the others start with code and msgId. */

@@ -1,8 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { OrderPlan, PlannedNotification } from './plan.js';
 import { generateRsaKeyPair } from './key-pair.js';
 import { signedBody } from './request.js';
+import type { SimulatedNotification, SimulatedOrder, SimulatedProvider } from './simulation.js';
+import { encodeStarpagoCallback, type EncodedBody } from './starpago-request.js';
+import type { PlannedNotification } from './plan.js';
+import type { StarpagoNotificationPlan } from './starpago-plan.js';
 
 export interface Reply {
   /** 0 when no HTTP reply came (connection refused, timeout). */
@@ -10,16 +13,18 @@ export interface Reply {
   body: Buffer;
 }
 
-export type Post = (url: string, body: string, timeoutMs: number) => Promise<Reply>;
+export type Post = (url: string, body: string, timeoutMs: number, contentType?: string) => Promise<Reply>;
 
 export interface RunOptions {
-  /** The receiver's base URL; notifications go to `<url>/notify/starpay/<kind>`. */
+  /** The receiver's base URL; notifications go to `<url>/notify/<provider>/<kind>`. */
   url: string;
-  /** Signs genuine notifications (the key whose public half the receiver trusts). */
-  privateKey: KeyObject;
+  /** Signs genuine Starpay notifications (the key whose public half the receiver trusts); required with Starpay orders. */
+  privateKey?: KeyObject;
   /** Signs forged ones; a throwaway key when omitted. */
   forgeryKey?: KeyObject;
-  /** Waits before each resend (see schedule.ts). */
+  /** Signs StarPago v2 callbacks; required with StarPago v2 orders. */
+  appSecret?: string;
+  /** Waits before each resend (see schedule.ts; StarPago resends on the same schedule). */
   delays: readonly number[];
   /** Requests in flight at once. */
   concurrency: number;
@@ -42,18 +47,20 @@ export interface Summary {
 }
 
 export interface Delivery {
-  order: OrderPlan;
-  notification: PlannedNotification;
+  order: SimulatedOrder;
+  notification: SimulatedNotification;
   outcome: 'acknowledged' | 'refused' | 'unacknowledged';
   attempts: number;
   /** The last reply, e.g. `200 SUCCESS`, `401`, `ECONNREFUSED`. */
   lastReply: string;
-  /** Genuine ones must be acknowledged; forged ones refused with 401. */
+  /** Genuine ones must be acknowledged; forged ones refused with 401 (StarPago v3 hints: acknowledged, never applied). */
   asExpected: boolean;
 }
 
 export interface RunResult {
   summary: Summary;
+  /** The same counts per provider that had orders in the run. */
+  byProvider: Partial<Record<SimulatedProvider, Summary>>;
   deliveries: Delivery[];
   /** Every delivery ended as expected. */
   ok: boolean;
@@ -62,35 +69,38 @@ export interface RunResult {
 const ACK = Buffer.from('SUCCESS');
 
 /**
- * Sends every order's notifications one after the other, each copy resent on Starpay's schedule
- * until the reply is exactly SUCCESS. A 4xx is not resent: the same bytes would get the same
- * verdict (Starpay itself would keep resending; here it would only stretch the run).
+ * Sends every order's notifications one after the other, each copy resent on the provider's
+ * schedule until the reply is exactly SUCCESS. A 4xx is not resent: the same bytes would get the
+ * same verdict (the provider itself would keep resending; here it would only stretch the run).
  */
-export async function runSimulation(orders: readonly OrderPlan[], options: RunOptions): Promise<RunResult> {
+export async function runSimulation(orders: readonly SimulatedOrder[], options: RunOptions): Promise<RunResult> {
   const post = options.post ?? httpPost;
   const sleep = options.sleep ?? ((ms: number) => sleepFor(ms));
   const limit = limiter(options.concurrency);
-  const needsForgery = orders.some((order) => order.notifications.some((n) => n.role === 'forged'));
-  const forgeryKey = options.forgeryKey ?? (needsForgery ? throwawayKey() : options.privateKey);
-  const summary: Summary = { sent: 0, success: 0, refused: 0, retried: 0 };
+  const summary: Summary = emptySummary();
+  const byProvider: Partial<Record<SimulatedProvider, Summary>> = {};
+  for (const order of orders) byProvider[order.provider] ??= emptySummary();
   const deliveries: Delivery[] = [];
+  const encode = encoder(orders, options);
 
-  async function deliver(order: OrderPlan, notification: PlannedNotification, body: string): Promise<void> {
-    const endpoint = `${options.url.replace(/\/+$/, '')}/notify/starpay/${order.kind}`;
+  async function deliver(order: SimulatedOrder, notification: SimulatedNotification, { body, contentType }: EncodedBody): Promise<void> {
+    const endpoint = `${options.url.replace(/\/+$/, '')}/notify/${order.provider}/${order.kind}`;
+    const counts = [summary, byProvider[order.provider] as Summary];
+    const count = (field: keyof Summary) => counts.forEach((c) => c[field]++);
     let reply: Reply;
     let attempts = 0;
     let outcome: Delivery['outcome'];
     for (;;) {
-      reply = await limit(() => post(endpoint, body, options.timeoutMs));
-      summary.sent++;
+      reply = await limit(() => post(endpoint, body, options.timeoutMs, contentType));
+      count('sent');
       attempts++;
       if (reply.status === 200 && reply.body.equals(ACK)) {
-        summary.success++;
+        count('success');
         outcome = 'acknowledged';
         break;
       }
       if (isRefusal(reply.status)) {
-        summary.refused++;
+        count('refused');
         outcome = 'refused';
         break;
       }
@@ -100,10 +110,9 @@ export async function runSimulation(orders: readonly OrderPlan[], options: RunOp
         break;
       }
       await sleep(wait);
-      summary.retried++;
+      count('retried');
     }
-    const forged = notification.role === 'forged';
-    const asExpected = forged ? outcome === 'refused' && reply.status === 401 : outcome === 'acknowledged';
+    const asExpected = mustBeRefused(order, notification) ? outcome === 'refused' && reply.status === 401 : outcome === 'acknowledged';
     const delivery: Delivery = { order, notification, outcome, attempts, lastReply: describeReply(reply), asExpected };
     deliveries.push(delivery);
     options.onDelivery?.(delivery);
@@ -111,14 +120,42 @@ export async function runSimulation(orders: readonly OrderPlan[], options: RunOp
 
   await Promise.all(
     orders.map(async (order) => {
-      for (const notification of order.notifications) {
-        const key = notification.role === 'forged' ? forgeryKey : options.privateKey;
-        const body = signedBody(notification.fields, key, notification.spelling);
+      for (const notification of order.notifications as SimulatedNotification[]) {
+        const body = encode(order, notification);
         await Promise.all(Array.from({ length: notification.copies }, () => deliver(order, notification, body)));
       }
     }),
   );
-  return { summary, deliveries, ok: deliveries.every((d) => d.asExpected) };
+  return { summary, byProvider, deliveries, ok: deliveries.every((d) => d.asExpected) };
+}
+
+/**
+ * A forged Starpay notification or StarPago v2 callback must be refused with 401. A forged v3
+ * hint is answered SUCCESS like any other (nothing in it can be checked), and must simply never
+ * be applied: that shows in the service's orders, not in the reply.
+ */
+export function mustBeRefused(order: SimulatedOrder, notification: SimulatedNotification): boolean {
+  return notification.role === 'forged' && !(order.provider === 'starpago' && order.generation === 'v3');
+}
+
+/** Body and content type of one notification, signed as its provider signs it. */
+function encoder(orders: readonly SimulatedOrder[], options: RunOptions): (order: SimulatedOrder, notification: SimulatedNotification) => EncodedBody {
+  const needsForgery = orders.some((order) => order.provider === 'starpay' && order.notifications.some((n) => n.role === 'forged'));
+  const forgeryKey = options.forgeryKey ?? (needsForgery ? throwawayKey() : options.privateKey);
+  return (order, notification) => {
+    if (order.provider === 'starpago') {
+      if (notification.role !== 'forged' && order.generation === 'v2' && options.appSecret === undefined) throw new Error('StarPago v2 callbacks need the app secret');
+      return encodeStarpagoCallback(notification as StarpagoNotificationPlan, options.appSecret ?? '');
+    }
+    const key = notification.role === 'forged' ? forgeryKey : options.privateKey;
+    if (key === undefined) throw new Error('Starpay notifications need the private key');
+    const planned = notification as PlannedNotification;
+    return { body: signedBody(planned.fields, key, planned.spelling), contentType: 'application/json' };
+  };
+}
+
+function emptySummary(): Summary {
+  return { sent: 0, success: 0, refused: 0, retried: 0 };
 }
 
 export function formatSummary(summary: Summary): string {
@@ -140,11 +177,11 @@ function throwawayKey(): KeyObject {
 }
 
 /** POST with fetch; a network error or timeout becomes status 0, like any other unacknowledged reply. */
-export async function httpPost(url: string, body: string, timeoutMs: number): Promise<Reply> {
+export async function httpPost(url: string, body: string, timeoutMs: number, contentType = 'application/json'): Promise<Reply> {
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'starpay-simulator' },
+      headers: { 'content-type': contentType, 'user-agent': 'starpay-simulator' },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadMerchantPrivateKey } from '../../src/providers/starpay/merchant-key.js';
 import { createStarpayQueryClient } from '../../src/providers/starpay/query-client.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
+import { createStarpagoClient } from '../../src/providers/starpago/client.js';
+import { DEV_STARPAGO_APP_ID, DEV_STARPAGO_APP_SECRET } from '../../src/sandbox/dev-starpago-credentials.js';
 import { waitFor } from '../helpers/fake-downstream.js';
 
 const CLI = path.resolve('dist/sandbox/cli.js');
@@ -19,14 +21,14 @@ interface Sandbox {
 /** `npm run sandbox` as the built child process, resolved once it has printed the service's environment. */
 async function startSandbox(dataDir: string): Promise<Sandbox> {
   const child = spawn(process.execPath, [CLI], {
-    env: { ...process.env, DATA_DIR: dataDir, SANDBOX_STARPAY_PORT: '0', STARPAY_MCH_ID: '' },
+    env: { ...process.env, DATA_DIR: dataDir, SANDBOX_STARPAY_PORT: '0', SANDBOX_STARPAGO_PORT: '0', STARPAY_MCH_ID: '', STARPAGO_APP_ID: '', STARPAGO_APP_SECRET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => output.includes('STARPAY_MERCHANT_PRIVATE_KEY_FILE=') || child.exitCode !== null, 30_000, 'the sandbox banner');
+  await waitFor(() => output.includes('STARPAGO_APP_SECRET=') || child.exitCode !== null, 30_000, 'the sandbox banner');
   const env = Object.fromEntries([...output.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
   return {
     env,
@@ -48,7 +50,9 @@ describe('npm run sandbox', () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-sandbox-'));
     const sandbox = await startSandbox(dataDir);
     running.push(sandbox);
-    expect(Object.keys(sandbox.env)).toEqual(['STARPAY_API_URL', 'STARPAY_MCH_ID', 'STARPAY_MERCHANT_PRIVATE_KEY_FILE']);
+    expect(Object.keys(sandbox.env)).toEqual([
+      'STARPAY_API_URL', 'STARPAY_MCH_ID', 'STARPAY_MERCHANT_PRIVATE_KEY_FILE', 'STARPAGO_API_URL', 'STARPAGO_APP_ID', 'STARPAGO_APP_SECRET',
+    ]);
     expect(sandbox.env.STARPAY_MERCHANT_PRIVATE_KEY_FILE).toBe(path.join(dataDir, 'starpay-dev-merchant-private.pem'));
     expect((await stat(sandbox.env.STARPAY_MERCHANT_PRIVATE_KEY_FILE!)).mode & 0o077).toBe(0);
 
@@ -79,6 +83,33 @@ describe('npm run sandbox', () => {
     await waitFor(() => sandbox.output().includes('ORD-1'), 5_000, 'the query to be printed');
     expect(sandbox.output()).toMatch(/disbursement query ORD-1 msgId=\d+ signature ok → code 200/);
 
+    expect(await sandbox.stop('SIGTERM')).toBe(0);
+  });
+
+  it('serves a fake StarPago that the printed environment can query, with the development credentials', async () => {
+    const sandbox = await startSandbox(await mkdtemp(path.join(tmpdir(), 'starpay-sandbox-')));
+    running.push(sandbox);
+    expect(sandbox.env).toMatchObject({ STARPAGO_APP_ID: DEV_STARPAGO_APP_ID, STARPAGO_APP_SECRET: DEV_STARPAGO_APP_SECRET });
+
+    const put = await fetch(`${sandbox.env.STARPAGO_API_URL}/sandbox/starpago/orders/payout/MER-1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'PAID', orderStatus: 2, amount: '13500', currency: 'VND' }),
+    });
+    expect(put.status).toBe(204);
+    for (const apiVersion of ['v2', 'v3'] as const) {
+      const client = createStarpagoClient({
+        apiUrl: sandbox.env.STARPAGO_API_URL!,
+        appId: sandbox.env.STARPAGO_APP_ID!,
+        appSecret: sandbox.env.STARPAGO_APP_SECRET!,
+        apiVersion,
+        timeoutMs: 5_000,
+      });
+      const found = await client.query('payout', 'MER-1');
+      expect(found.outcome === 'found' && found.report).toMatchObject({ state: 'SUCCESS', amount: 13500, currency: 'VND' });
+      expect((await client.query('payin', 'MER-1')).outcome).toBe('not_found');
+    }
+    await waitFor(() => sandbox.output().includes('starpago v2 payout query MER-1 → HTTP 200'), 5_000, 'the query to be printed');
     expect(await sandbox.stop('SIGTERM')).toBe(0);
   });
 
