@@ -38,6 +38,56 @@ describe('loadConfig', () => {
   });
 });
 
+describe('start-up rules', () => {
+  const token = 'x'.repeat(32);
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+  };
+
+  it('refuses a production ops token shorter than 32 characters, and accepts one of 32', () => {
+    expect(problems({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: 'x'.repeat(31) })).toEqual([
+      'OPS_API_TOKEN must be at least 32 characters in production',
+    ]);
+    expect(problems({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: token })).toEqual([]);
+    expect(problems({ OPS_API_TOKEN: 'short' })).toEqual([]);
+  });
+
+  it('refuses production with no provider configured; either provider is enough', () => {
+    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token }).join()).toMatch(/no provider is configured/);
+    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token, STARPAY_PUBLIC_KEYS_FILE: '/keys.pem' })).toEqual([]);
+    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token, STARPAGO_APP_SECRET: 's' })).toEqual([]);
+  });
+
+  it('refuses a query API without its credentials, in any environment', () => {
+    expect(problems({ STARPAY_API_URL: 'https://api.example/base' }).join()).toMatch(/STARPAY_MERCHANT_PRIVATE_KEY[\s\S]*STARPAY_MCH_ID/);
+    expect(problems({ STARPAGO_API_URL: 'https://api.example' }).join()).toMatch(/STARPAGO_APP_ID[\s\S]*STARPAGO_APP_SECRET/);
+  });
+
+  it('requires FORWARD_SECRET only for http(s) destinations', () => {
+    expect(problems({ FORWARD_URLS: 'amqp://guest:guest@127.0.0.1:5672/%2F?exchange=events' })).toEqual([]);
+    expect(problems({ FORWARD_URLS: 'nats://127.0.0.1:4222?stream=EVENTS,https://a.example/h' })).toEqual([
+      'FORWARD_SECRET is required when FORWARD_URLS has an http(s) URL',
+    ]);
+  });
+
+  it('reads RECONCILE_SCHEDULE into milliseconds and refuses a malformed one', () => {
+    expect(loadConfig({}).reconcileScheduleMs).toEqual([120_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000]);
+    expect(loadConfig({ RECONCILE_SCHEDULE: '30s, 1d' }).reconcileScheduleMs).toEqual([30_000, 86_400_000]);
+    for (const bad of ['2 minutes', '0s', '5m,,1h', '-1h']) expect(problems({ RECONCILE_SCHEDULE: bad }).join()).toMatch(/RECONCILE_SCHEDULE/);
+  });
+
+  it('never repeats a destination URL, which may hold a password, in its error', () => {
+    const message = problems({ FORWARD_URLS: 'ftp://user:hunter2@host/x' }).join();
+    expect(message).toMatch(/FORWARD_URLS/);
+    expect(message).not.toContain('hunter2');
+  });
+});
+
 describe('loadStarpayKeys', () => {
   it('names the variable whose key cannot be read or parsed', async () => {
     await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' }))).rejects.toThrow(
