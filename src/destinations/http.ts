@@ -14,12 +14,19 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   const secret = options.webhookSecret;
   if (secret === undefined) throw new Error('FORWARD_SECRET is required for http(s) destinations');
   const { timeoutMs } = options;
-  const target = url.toString();
+  // Credentials in the URL travel as HTTP Basic authentication, never in the request line.
+  const authorization =
+    url.username === '' ? undefined : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  const bare = new URL(url);
+  bare.username = '';
+  bare.password = '';
+  const target = bare.toString();
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const inFlight = new Set<Promise<unknown>>();
 
   async function post(event: OutboundEvent): Promise<DeliveryResult> {
-    const headers = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
+    const headers: Record<string, string> = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
+    if (authorization !== undefined) headers.authorization = authorization;
     try {
       const response = await request(target, { method: 'POST', headers, body: event.body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
       // Only the status matters; the body is drained so the connection can be reused.
@@ -37,7 +44,7 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   }
 
   return {
-    id: redactUrl(target),
+    id: redactUrl(url.toString()),
     type: 'http',
     deliver(event) {
       const attempt = post(event);

@@ -22,7 +22,7 @@ export interface ForwarderDeps {
   metrics?: Pick<Metrics, 'deliveries'>;
   now?: () => number;
   random?: () => number;
-  /** Attempts in flight at once in this process, across destinations. */
+  /** Attempts in flight at once in this process, per destination. */
   concurrency?: number;
   /** Longest sleep when nothing is due and no notification arrives (covers a lost LISTEN). */
   pollMs?: number;
@@ -37,8 +37,8 @@ export interface Forwarder {
 /**
  * The outbox loop: claim due deliveries, hand each to its destination, record every attempt.
  * Failures are data: a failed attempt becomes an attempt row and a rescheduled (or dead)
- * delivery. Attempts run side by side up to `concurrency`, and a slot is refilled as soon as one
- * finishes, so one slow destination never holds back deliveries to the others.
+ * delivery. Each destination has its own `concurrency` slots, refilled as soon as one frees up,
+ * so a slow or unreachable destination never holds back deliveries to the others.
  */
 export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { pool, forward, logger } = deps;
@@ -48,11 +48,11 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const pollMs = deps.pollMs ?? 1_000;
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const ids = [...byId.keys()];
+  const inFlight = new Map(ids.map((id) => [id, new Set<Promise<void>>()]));
   // A lease outlives the attempt's own deadline, so a live worker never loses its delivery.
   const leaseMs = 2 * forward.timeoutMs + 5_000;
 
   const record = coalescedRecorder(pool);
-  const inFlight = new Set<Promise<void>>();
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -124,30 +124,36 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     else logger.debug(facts, 'delivery delivered');
   }
 
-  function launch(delivery: ClaimedDelivery): void {
+  function launch(delivery: ClaimedDelivery, slots: Set<Promise<void>>): void {
     const task = attempt(delivery)
       .catch((error: unknown) => logger.warn({ err: error, deliveryId: delivery.id }, 'delivery attempt not recorded; its lease will expire'))
       .finally(() => {
-        inFlight.delete(task);
+        slots.delete(task);
         wake();
       });
-    inFlight.add(task);
+    slots.add(task);
+  }
+
+  /** Fills the free slots of every destination; returns how many deliveries were claimed. */
+  async function claimForFreeSlots(): Promise<number> {
+    let claimed = 0;
+    for (const [id, slots] of inFlight) {
+      const free = concurrency - slots.size;
+      if (free <= 0) continue;
+      const due = await claimDueDeliveries(pool, free, leaseMs, [id]);
+      for (const delivery of due) launch(delivery, slots);
+      claimed += due.length;
+    }
+    return claimed;
   }
 
   async function run(): Promise<void> {
     while (running) {
       try {
         await listen();
-        const free = concurrency - inFlight.size;
-        const claimed = free > 0 ? await claimDueDeliveries(pool, free, leaseMs, ids) : [];
-        for (const delivery of claimed) launch(delivery);
-        if (claimed.length > 0 && claimed.length === free) {
-          // Every slot is busy: wait for one to free up (or for a wake-up).
-          await sleep(pollMs);
-          continue;
-        }
-        if (claimed.length > 0) continue;
-        const dueIn = inFlight.size === concurrency ? undefined : await msUntilNextDue(pool, ids);
+        if ((await claimForFreeSlots()) > 0) continue;
+        const open = ids.filter((id) => (inFlight.get(id)?.size ?? 0) < concurrency);
+        const dueIn = open.length === 0 ? undefined : await msUntilNextDue(pool, open);
         if (running) await sleep(Math.min(dueIn ?? pollMs, pollMs));
       } catch (error) {
         logger.warn({ err: error }, 'forwarder cycle failed; retrying');
@@ -168,7 +174,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       running = false;
       wake();
       await loop;
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight.values()].flatMap((slots) => [...slots]));
       if (listener !== undefined) {
         const client = listener;
         listener = undefined;

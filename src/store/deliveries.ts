@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { deliveryView } from './ops-views.js';
-import { OUTBOX_CHANNEL } from './outbox.js';
+import type { Database } from './database.js';
+import { wakeForwarders } from './outbox.js';
 import { toPage, type Page } from './page.js';
 
 export interface DeliveryListQuery {
@@ -25,9 +26,9 @@ export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQu
 
 export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered';
 
-/** Makes a dead or pending delivery due now and wakes the forwarder; `attempts` is kept, so the history stays true. */
-export async function retryDelivery(prisma: PrismaClient, id: bigint): Promise<RetryResult> {
-  return prisma.$transaction(async (tx) => {
+/** Makes a dead or pending delivery due now and wakes the forwarders; `attempts` is kept, so the history stays true. */
+export async function retryDelivery(db: Database, id: bigint): Promise<RetryResult> {
+  const result = await db.prisma.$transaction(async (tx): Promise<RetryResult> => {
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
     const updated = await tx.$executeRaw`
       UPDATE deliveries SET status = 'pending', next_attempt_at = now(),
@@ -38,8 +39,9 @@ export async function retryDelivery(prisma: PrismaClient, id: bigint): Promise<R
       const existing = await tx.delivery.findUnique({ where: { id }, select: { id: true } });
       return existing === null ? 'not-found' : 'already-delivered';
     }
-    // Delivered on commit, to every replica's forwarder.
-    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
     return { retried: deliveryView(await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId })) };
   });
+  // After the commit, never inside the transaction (src/store/outbox.ts says why).
+  if (typeof result === 'object') wakeForwarders(db.pool);
+  return result;
 }

@@ -51,7 +51,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { db: Databa
     },
     async (request, reply) => {
       const id = parseDeliveryId(request.params.id);
-      const result = id === undefined ? 'not-found' : await retryDelivery(options.db.prisma, id);
+      const result = id === undefined ? 'not-found' : await retryDelivery(options.db, id);
       if (result === 'not-found') throw new AppError('NOT_FOUND', undefined, 'No such delivery.');
       if (result === 'already-delivered') throw new AppError('ALREADY_DELIVERED');
       request.log.info({ deliveryId: request.params.id }, 'delivery retry requested');
