@@ -442,4 +442,32 @@ describe('a StarPago v3 callback arriving while its order is being asked about',
       await proxy.close();
     }
   });
+
+  it('is not rejected by a not-found answer to a question asked before it came', async () => {
+    const proxy = await startHoldingProxy(fake.url);
+    const app = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: proxy.url, RECONCILE_SCHEDULE: '1h' });
+    try {
+      const ref = merOrderNo('RACE');
+      expect((await postStarpago(app.app, 'payout', v3Fields({ merOrderNo: ref, status: 'CREATED', updateTime: 1700000001000 }))).body).toBe('SUCCESS');
+
+      proxy.hold();
+      const round = app.reconciler.runDue();
+      await waitFor(() => proxy.heldCount === 1, 5_000, 'the query to be answered');
+      fake.setOrder('payout', ref, truth('PAID', { updateTime: 1700000002000 }));
+      expect((await postStarpago(app.app, 'payout', v3Fields({ merOrderNo: ref, status: 'PAID', updateTime: 1700000002000 }))).body).toBe('SUCCESS');
+      proxy.release();
+      await round;
+
+      expect((await notificationsOf(app.app, ref)).map((n) => [n.status, n.reason])).toEqual([
+        ['rejected', 'NOT_FOUND_AT_PROVIDER'],
+        ['unverified', null],
+      ]);
+      await app.reconciler.runDue();
+      expect((await orderDetail(app.app, 'payout', ref))?.order).toMatchObject({ state: 'SUCCESS', rawState: 'PAID' });
+      expect((await notificationsOf(app.app, ref)).filter((n) => n.source === 'notification').map((n) => n.status)).toEqual(['rejected', 'accepted']);
+    } finally {
+      await app.close();
+      await proxy.close();
+    }
+  });
 });
