@@ -6,9 +6,9 @@ import { providerOfKind } from '../providers/index.js';
 import type { Transition } from '../domain/order-state.js';
 import type { IngestTargets } from '../store/ingest.js';
 import {
+  askTime,
   claimDueQueries,
   dropQuery,
-  askTime,
   finishAnsweredQuery,
   postponeQuery,
   recordQueryAnswer,
