@@ -2,12 +2,17 @@
 -- as a notification with source 'query' (an answer identical to one already kept is only counted:
 -- outcome 'unchanged'), moves the order through apply_report like a notification, and settles the
 -- order's unverified hints: 'accepted' when the answer agrees with the hint's state, else
--- 'rejected' (CONTRADICTED_BY_PROVIDER).
+-- 'rejected' (CONTRADICTED_BY_PROVIDER). Only hints last received by p_asked_at (when the provider
+-- was asked; null: all) are settled: one that arrived while the question was on its way may say
+-- something newer than the answer (paid meanwhile), so it stays unverified and is asked about again.
+DROP FUNCTION IF EXISTS record_query_answer(
+  text, text, text, text, text, text, text, bigint, bigint, text, text, text, text, jsonb, text[], interval);
+
 CREATE OR REPLACE FUNCTION record_query_answer(
   p_provider text, p_kind text, p_order_ref text, p_answer_key text, p_msg_id text,
   p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
   p_error_code text, p_error_message text,
-  p_response jsonb, p_destinations text[], p_first_query_after interval
+  p_response jsonb, p_destinations text[], p_first_query_after interval, p_asked_at timestamptz
 ) RETURNS TABLE (outcome text, event_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -31,7 +36,8 @@ BEGIN
   UPDATE notifications SET
     status = CASE WHEN state = p_state THEN 'accepted' ELSE 'rejected' END,
     reason = CASE WHEN state = p_state THEN NULL ELSE 'CONTRADICTED_BY_PROVIDER' END
-  WHERE kind = p_kind AND order_ref = p_order_ref AND status = 'unverified';
+  WHERE kind = p_kind AND order_ref = p_order_ref AND status = 'unverified'
+    AND (p_asked_at IS NULL OR last_received_at <= p_asked_at);
 
   RETURN QUERY SELECT v_outcome, v_event_id;
 END;

@@ -6,6 +6,7 @@ import { providerOfKind } from '../providers/index.js';
 import type { Transition } from '../domain/order-state.js';
 import type { IngestTargets } from '../store/ingest.js';
 import {
+  askTime,
   claimDueQueries,
   dropQuery,
   finishAnsweredQuery,
@@ -63,11 +64,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   async function ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult> {
     const labels = { provider: provider.name };
+    const askedAt = await askTime(pool);
     const answer: QueryAnswer = await (provider.query as NonNullable<Provider['query']>)(kind, orderRef);
     const facts = { provider: provider.name, kind, orderRef };
     switch (answer.outcome) {
       case 'found': {
-        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind));
+        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt);
         deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
         const quiet = result.outcome === 'unchanged';
         logger[quiet ? 'debug' : 'info']({ ...facts, state: answer.report.state, outcome: result.outcome }, 'provider answered a query');
@@ -76,7 +78,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         return { outcome, providerState: answer.report.rawState };
       }
       case 'not_found': {
-        const rejected = await rejectUnknownOrderHints(pool, kind, orderRef);
+        const rejected = await rejectUnknownOrderHints(pool, kind, orderRef, askedAt);
         deps.metrics.queries.inc({ ...labels, outcome: 'not_found' });
         logger.info({ ...facts, rejectedHints: rejected, detail: answer.detail }, 'order unknown at its provider');
         return { outcome: 'not_found', providerState: null };

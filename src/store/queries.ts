@@ -24,20 +24,30 @@ export function answerKey(answer: FoundAnswer): string {
 }
 
 /**
- * Applies a query answer like a notification (source `query`) through the one state rule, keeps it
- * as a notification, and settles the order's unverified hints, in one statement and transaction.
+ * The database's clock, read before a provider is asked: hints received after it are newer than
+ * the question, so its answer does not settle them. Text keeps the microseconds a Date would drop.
  */
-export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targets: IngestTargets): Promise<IngestResult> {
+export async function askTime(pool: pg.Pool): Promise<string> {
+  const { rows } = await pool.query<{ at: string }>('SELECT clock_timestamp()::text AS at');
+  return (rows[0] as { at: string }).at;
+}
+
+/**
+ * Applies a query answer like a notification (source `query`) through the one state rule, keeps it
+ * as a notification, and settles the order's unverified hints received by `askedAt` (all when
+ * null), in one statement and transaction.
+ */
+export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targets: IngestTargets, askedAt: string | null = null): Promise<IngestResult> {
   const r = answer.report;
   const t = storableText;
   const { rows } = await pool.query<{ outcome: IngestOutcome; event_id: string | null }>({
     name: 'record_query_answer',
     text: `SELECT outcome, event_id FROM record_query_answer(
-      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond')`,
+      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
     values: [
       r.provider, r.kind, t(r.orderRef), answerKey(answer), t(answer.msgId), t(r.rawState), r.state, r.amount, r.paidAmount,
       t(r.currency), t(r.trxDate), t(r.errorCode), t(r.errorMessage), toJsonb(answer.response), targets.destinations,
-      targets.firstQueryAfterMs,
+      targets.firstQueryAfterMs, askedAt,
     ],
   });
   const row = rows[0];
@@ -46,12 +56,15 @@ export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targ
   return { outcome: row.outcome, eventId: row.event_id };
 }
 
-/** The provider does not know the order: its unverified hints are rejected, nothing else changes. */
-export async function rejectUnknownOrderHints(pool: pg.Pool, kind: string, orderRef: string): Promise<number> {
+/**
+ * The provider does not know the order: its unverified hints received by `askedAt` (all when null)
+ * are rejected, nothing else changes.
+ */
+export async function rejectUnknownOrderHints(pool: pg.Pool, kind: string, orderRef: string, askedAt: string | null = null): Promise<number> {
   const result = await pool.query(
     `UPDATE notifications SET status = 'rejected', reason = 'NOT_FOUND_AT_PROVIDER'
-     WHERE kind = $1 AND order_ref = $2 AND status = 'unverified'`,
-    [kind, orderRef],
+     WHERE kind = $1 AND order_ref = $2 AND status = 'unverified' AND ($3::timestamptz IS NULL OR last_received_at <= $3::timestamptz)`,
+    [kind, orderRef, askedAt],
   );
   await pool.query('UPDATE orders SET last_queried_at = now() WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
   return result.rowCount ?? 0;
@@ -95,7 +108,9 @@ export async function claimDueQueries(pool: pg.Pool, limit: number, leaseMs: num
 /**
  * After an answer (found or not found): a still PENDING order has used one slot of the schedule
  * and is asked again after the next one; past the last slot it is marked stale and no longer
- * asked. Any other order leaves the schedule. Returns whether the order just became stale.
+ * asked. Any other order leaves the schedule. A hint that arrived while the question was on its
+ * way is still unverified: its order is asked again at once, whatever its state or slot. Returns
+ * whether the order just became stale.
  */
 export async function finishAnsweredQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<{ stale: boolean }> {
   const { rows } = await pool.query<{ stale: boolean }>(
@@ -103,10 +118,14 @@ export async function finishAnsweredQuery(pool: pg.Pool, kind: string, orderRef:
        UPDATE orders SET query_slot = query_slot + 1, stale = query_slot + 1 >= cardinality($3::bigint[])
        WHERE kind = $1 AND order_ref = $2 AND state = 'PENDING' AND NOT stale
        RETURNING query_slot, stale
+     ), hinted AS (
+       SELECT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = $1 AND n.order_ref = $2 AND n.status = 'unverified') AS waiting
      ), rescheduled AS (
        UPDATE provider_queries q SET lease_until = NULL, failures = 0,
-         due_at = now() + (($3::bigint[])[used.query_slot + 1]) * interval '1 millisecond'
-       FROM used WHERE q.kind = $1 AND q.order_ref = $2 AND NOT used.stale
+         due_at = CASE WHEN hinted.waiting THEN now()
+                       ELSE now() + (($3::bigint[])[used.query_slot + 1]) * interval '1 millisecond' END
+       FROM hinted LEFT JOIN used ON true
+       WHERE q.kind = $1 AND q.order_ref = $2 AND (hinted.waiting OR NOT used.stale)
        RETURNING 1
      ), removed AS (
        DELETE FROM provider_queries q WHERE q.kind = $1 AND q.order_ref = $2 AND NOT EXISTS (SELECT 1 FROM rescheduled)
