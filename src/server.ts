@@ -49,7 +49,9 @@ async function main(): Promise<void> {
 
   // Everything started below is stopped, in reverse, on every exit path this process controls.
   let embedded: EmbeddedDatabase | undefined;
+  // eslint-disable-next-line prefer-const -- assigned below, read by stopEverything before that
   let db: ReturnType<typeof openDatabase> | undefined;
+  // eslint-disable-next-line prefer-const -- likewise
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let forwarder: ReturnType<typeof createForwarder> | undefined;
   const jobs: Job[] = [];

@@ -131,10 +131,10 @@ function confirmedPublish(channel: ConfirmChannel, exchange: string, event: Outb
           contentType: 'application/json',
           timestamp: Math.floor(event.createdAt.getTime() / 1000),
         },
-        (error: unknown) => (error == null ? resolve() : reject(error instanceof Error ? error : new Error(String(error)))),
+        (error: unknown) => (error == null ? resolve() : reject(error instanceof Error ? error : new Error('publish not confirmed'))),
       );
     } catch (error) {
-      reject(error instanceof Error ? error : new Error(String(error)));
+      reject(error instanceof Error ? error : new Error('publish not confirmed'));
     }
   });
 }

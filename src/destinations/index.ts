@@ -40,7 +40,7 @@ export function createDestinations(urls: readonly string[], options: Destination
     try {
       return factory(url, options);
     } catch (error) {
-      throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${(error as Error).message}`);
+      throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${(error as Error).message}`, { cause: error });
     }
   });
 }

@@ -121,6 +121,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
       } catch (addError) {
         throw new Error(
           `no stream captures ${subject} and stream ${target.stream} could not be created: ${describeError(addError, secrets)}`,
+          { cause: addError },
         );
       }
     }

@@ -23,7 +23,7 @@ export interface ReconcilerDeps {
   providers: readonly Provider[];
   /** RECONCILE_SCHEDULE in milliseconds. */
   scheduleMs: readonly number[];
-  targetsFor(provider: Provider, kind: string): IngestTargets;
+  targetsFor: (provider: Provider, kind: string) => IngestTargets;
   logger: FastifyBaseLogger;
   metrics: Pick<Metrics, 'queries'>;
   /** How often due queries are looked for: unverified hints are asked about within this. */

@@ -33,7 +33,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
 }
 
 // package.json is two levels up from both src/plugins and dist/plugins.
-const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const REQUEST_PARTS = ['querystring', 'params', 'body', 'headers'] as const;
 

@@ -32,10 +32,7 @@ export function invalidParameter(error: z.ZodError): AppError {
 
 /** JSON Schema (OpenAPI 3.0 dialect) of a zod schema, as a client sends it or receives it. */
 export function toOpenApiSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any', override: ({ jsonSchema }) => declutter(jsonSchema) }) as Record<
-    string,
-    unknown
-  >;
+  return z.toJSONSchema(schema, { io, target: 'openapi-3.0', unrepresentable: 'any', override: ({ jsonSchema }) => declutter(jsonSchema) });
 }
 
 /** Drops what zod spells out but a reader gains nothing from: date-time regexes, safe-integer bounds. */

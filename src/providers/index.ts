@@ -41,7 +41,7 @@ function starpayQuery(setup: ProviderSetup) {
     timeoutMs: QUERY_TIMEOUT_MS,
     log: setup.logger.child({ provider: 'starpay' }),
   });
-  return client.query;
+  return (kind: 'disbursement' | 'repayment', orderRef: string) => client.query(kind, orderRef);
 }
 
 /** The provider that owns an order kind (kinds are unique across providers). */

@@ -5,7 +5,7 @@ export interface SandboxContext {
   host: string;
   env: NodeJS.ProcessEnv;
   /** One line of output, e.g. a query the fake answered. */
-  print(line: string): void;
+  print: (line: string) => void;
 }
 
 export interface RunningSandboxApi {
@@ -15,7 +15,7 @@ export interface RunningSandboxApi {
   serviceEnv: Record<string, string>;
   /** Extra lines for the banner: how to register an order, where keys are. */
   notes: string[];
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** One fake provider API: adding a provider to the sandbox is one of these plus one list entry. */

@@ -106,7 +106,7 @@ async function main(): Promise<number> {
 
 /** One line for a single provider, as always; one line per provider, named, when both run. */
 function formatSummaries(result: Pick<RunResult, 'summary' | 'byProvider'>): string {
-  const entries = Object.entries(result.byProvider) as Array<[string, Summary]>;
+  const entries: Array<[string, Summary]> = Object.entries(result.byProvider);
   if (entries.length <= 1) return formatSummary(result.summary);
   return entries.map(([provider, summary]) => `${provider}: ${formatSummary(summary)}`).join('\n');
 }

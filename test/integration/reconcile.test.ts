@@ -52,7 +52,7 @@ async function notify(kind: string, fields: Record<string, unknown>) {
 
 async function order(kind: string, ref: string) {
   const response = await ops('GET', `/ops/orders/${kind}/${encodeURIComponent(ref)}`);
-  return response.statusCode === 200 ? (response.json() as { order: Record<string, unknown>; notifications: Record<string, unknown>[]; events: { data: Record<string, unknown> }[] }) : undefined;
+  return response.statusCode === 200 ? response.json<{ order: Record<string, unknown>; notifications: Record<string, unknown>[]; events: { data: Record<string, unknown> }[] }>() : undefined;
 }
 
 /** Makes every scheduled query of the given order due now (the schedule's wait, skipped). */
@@ -130,7 +130,7 @@ describe('reconciliation against the Starpay query API', () => {
     expect(detail?.order).toMatchObject({ state: 'SUCCESS', amount: 9000, expectedAmount: 10000, amountMismatch: true });
     expect(detail?.events.at(-1)?.data).toMatchObject({ expectedAmount: 10000, amount: 9000, source: 'query' });
     const listed = await ops('GET', '/ops/orders?amountMismatch=true');
-    expect((listed.json() as { items: { orderRef: string }[] }).items.map((item) => item.orderRef)).toContain(ref);
+    expect(listed.json<{ items: { orderRef: string }[] }>().items.map((item) => item.orderRef)).toContain(ref);
   });
 
   it('refuses a bad expected order with a 400 naming the field, and registers nothing', async () => {
@@ -154,8 +154,8 @@ describe('reconciliation against the Starpay query API', () => {
     expect((await order('disbursement', ref))?.notifications.filter((n) => n.source === 'query')).toMatchObject([{ deliveryCount: 3 }]);
     const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM provider_queries WHERE order_ref = $1', [ref]);
     expect(rows[0]).toEqual({ n: 0 });
-    expect((await ops('GET', '/ops/orders?stale=true').then((r) => r.json() as { items: { orderRef: string }[] })).items.map((i) => i.orderRef)).toContain(ref);
-    expect((await ops('GET', '/ops/summary').then((r) => r.json() as { stale: number })).stale).toBeGreaterThanOrEqual(1);
+    expect((await ops('GET', '/ops/orders?stale=true').then((r) => r.json<{ items: { orderRef: string }[] }>())).items.map((i) => i.orderRef)).toContain(ref);
+    expect((await ops('GET', '/ops/summary').then((r) => r.json<{ stale: number }>())).stale).toBeGreaterThanOrEqual(1);
 
     await notify('disbursement', { originalMsgId: ref, trxState: 'SUCCESS' });
     expect((await order('disbursement', ref))?.order).toMatchObject({ state: 'SUCCESS', stale: false });

@@ -51,10 +51,10 @@ describe('the fake StarPago API', () => {
   it('answers a v2 query only when its sign verifies, and signs its data', async () => {
     const params = { appId: APP_ID, merOrderNo: 'M-1' };
     const forged = new URLSearchParams({ ...params, sign: signParams(params, 'other-secret') });
-    expect((await fetch(`${fake.url}/api/v2/payment/order/query?${forged}`)).status).toBe(401);
+    expect((await fetch(`${fake.url}/api/v2/payment/order/query?${forged.toString()}`)).status).toBe(401);
 
     const signed = new URLSearchParams({ ...params, sign: signParams(params, APP_SECRET) });
-    const answer = (await (await fetch(`${fake.url}/api/v2/payment/order/query?${signed}`)).json()) as { code: number; data: Record<string, unknown> };
+    const answer = (await (await fetch(`${fake.url}/api/v2/payment/order/query?${signed.toString()}`)).json()) as { code: number; data: Record<string, unknown> };
     expect(answer.code).toBe(0);
     const { sign, ...data } = answer.data;
     expect(sign).toBe(signParams(data, APP_SECRET));

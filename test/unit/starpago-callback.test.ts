@@ -24,7 +24,7 @@ function v2Callback(overrides: Record<string, unknown> = {}): Record<string, unk
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const form = (value: Record<string, unknown>) =>
-  Buffer.from(new URLSearchParams(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]]))).toString());
+  Buffer.from(new URLSearchParams(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v as string | number)] as [string, string]]))).toString());
 
 describe('reading a StarPago v2 callback', () => {
   it('accepts a signed JSON callback and maps its fields', () => {

@@ -16,7 +16,7 @@ export interface NotifyRoutesOptions {
   providers: readonly Provider[];
   metrics: Metrics;
   /** Where an order's events go and when it is first queried. */
-  targetsFor(provider: Provider, kind: string): IngestTargets;
+  targetsFor: (provider: Provider, kind: string) => IngestTargets;
 }
 
 /**

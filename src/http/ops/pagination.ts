@@ -26,7 +26,7 @@ export function cursorSchema<Key extends z.ZodType>(key: Key) {
     .max(512)
     .transform((text, ctx) => {
       const parsed = key.safeParse(decodeJson(text));
-      if (parsed.success) return parsed.data as z.output<Key>;
+      if (parsed.success) return parsed.data;
       ctx.addIssue({ code: 'custom', message: 'not a cursor of this listing' });
       return z.NEVER;
     })

@@ -31,7 +31,7 @@ export interface ReconcileRoutesOptions {
   db: Database;
   providers: readonly Provider[];
   reconciler: Reconciler;
-  targetsFor(provider: Provider, kind: string): IngestTargets;
+  targetsFor: (provider: Provider, kind: string) => IngestTargets;
 }
 
 /** Asking a provider about one order now, and registering the orders a merchant expects. */

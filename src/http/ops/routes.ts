@@ -18,7 +18,7 @@ export interface OpsRoutesOptions {
   db: Database;
   providers: readonly Provider[];
   reconciler: Reconciler;
-  targetsFor(provider: Provider, kind: string): IngestTargets;
+  targetsFor: (provider: Provider, kind: string) => IngestTargets;
 }
 
 /** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */

@@ -95,7 +95,7 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
   }
 
   async function queryV3(kind: StarpagoKind, merOrderNo: string): Promise<QueryAnswer> {
-    const url = `${base}${STARPAGO_PATHS.v3[kind]}?${new URLSearchParams({ merOrderNo })}`;
+    const url = `${base}${STARPAGO_PATHS.v3[kind]}?${new URLSearchParams({ merOrderNo }).toString()}`;
     for (let attempt = 1; ; attempt++) {
       const granted = await token();
       if ('outcome' in granted) return granted;
@@ -113,7 +113,7 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
   async function queryV2(kind: StarpagoKind, merOrderNo: string): Promise<QueryAnswer> {
     const params = { appId: options.appId, merOrderNo };
     const query = new URLSearchParams({ ...params, sign: signParams(params, options.appSecret) });
-    const answer = await call('GET', `${base}${STARPAGO_PATHS.v2[kind]}?${query}`, { accept: 'application/json' });
+    const answer = await call('GET', `${base}${STARPAGO_PATHS.v2[kind]}?${query.toString()}`, { accept: 'application/json' });
     if ('outcome' in answer) return answer;
     return readAnswer(kind, merOrderNo, answer, parseAnswer(answer.text), 'v2');
   }
@@ -131,7 +131,9 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
       const check = verifySign(data, options.appSecret);
       if (!check.ok) return { outcome: 'try_later', detail: `answer sign does not verify (${check.reason}; rules tried: ${check.rulesTried.join(', ') || 'none'})` };
     }
-    if (data.merOrderNo !== undefined && String(data.merOrderNo) !== merOrderNo) {
+    const answered = data.merOrderNo;
+    const sameOrder = answered === undefined || ((typeof answered === 'string' || typeof answered === 'number') && String(answered) === merOrderNo);
+    if (!sameOrder) {
       return { outcome: 'try_later', detail: 'answer is about another order' };
     }
     const mapped = toStateReport(kind, { ...data, merOrderNo }, generation);

@@ -83,7 +83,8 @@ function renderValue(value: unknown, rule: EmptyValueRule): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) return JSON.stringify(value);
   if (typeof value === 'object') return renderObject(value as Record<string, unknown>, rule);
-  return String(value);
+  // Functions and symbols never come out of JSON or a form.
+  return '';
 }
 
 function isEmpty(value: unknown, rule: EmptyValueRule): boolean {

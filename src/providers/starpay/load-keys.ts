@@ -35,6 +35,6 @@ function parseNamed(variable: string, text: string): KeyObject[] {
   try {
     return parsePublicKeys(text);
   } catch (error) {
-    throw new Error(`${variable}: ${(error as Error).message}`);
+    throw new Error(`${variable}: ${(error as Error).message}`, { cause: error });
   }
 }

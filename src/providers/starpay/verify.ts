@@ -50,7 +50,7 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
 
 /** Best-effort identification of a refused body for the forensic record. */
 function identify(parsed: unknown): { request: unknown; orderRef: string | null; msgId: string | null } {
-  const envelope = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : parsed;
+  const envelope: unknown = Array.isArray(parsed) && parsed.length === 1 ? parsed[0] : parsed;
   let request = isPlainObject(envelope) ? envelope.request : undefined;
   if (typeof request === 'string') {
     try {
