@@ -24,6 +24,11 @@ export interface ForwarderDeps {
   random?: () => number;
   /** Attempts in flight at once in this process, across destinations. */
   concurrency?: number;
+  /**
+   * While more than half the slots are busy, how long the loop lets further attempts finish before
+   * it claims for the free ones: one claim then fills several slots instead of one per attempt.
+   */
+  refillWaitMs?: number;
   /** Longest sleep when nothing is due and no notification arrives (covers a lost LISTEN). */
   pollMs?: number;
 }
@@ -37,14 +42,16 @@ export interface Forwarder {
 /**
  * The outbox loop: claim due deliveries, hand each to its destination, record every attempt.
  * Failures are data: a failed attempt becomes an attempt row and a rescheduled (or dead)
- * delivery. Attempts run side by side up to `concurrency`, and a slot is refilled as soon as one
- * finishes, so one slow destination never holds back deliveries to the others.
+ * delivery. Attempts run side by side up to `concurrency`, and free slots are refilled within
+ * `refillWaitMs` of an attempt finishing, so one slow destination never holds back deliveries to
+ * the others.
  */
 export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { pool, forward, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const concurrency = deps.concurrency ?? 8;
+  const concurrency = deps.concurrency ?? 16;
+  const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const ids = [...byId.keys()];
@@ -138,6 +145,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     while (running) {
       try {
         await listen();
+        // Under load every finished attempt wakes the loop: claiming a slot at a time cost a round
+        // trip per delivery. Let the busy slots drain to half first, for a few ms at most.
+        const refillBy = performance.now() + refillWaitMs;
+        while (running && inFlight.size > concurrency / 2 && performance.now() < refillBy) await sleep(refillBy - performance.now());
         const free = concurrency - inFlight.size;
         const claimed = free > 0 ? await claimDueDeliveries(pool, free, leaseMs, ids) : [];
         for (const delivery of claimed) launch(delivery);
