@@ -200,7 +200,8 @@ function phaseReport(result: LoadResult, cpu: CpuShare): PhaseReport {
 
 function roundLine(r: RoundReport): string {
   const f = (p: PhaseReport) =>
-    `${Math.round(p.perSecond)}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99}${p.batches?.meanSize == null ? '' : ` batch ${p.batches.meanSize}`}` +
+    `${Math.round(p.perSecond)}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} cpu ${p.cpuMsPerNotification.service}/${p.cpuMsPerNotification.postgres ?? '?'} ms` +
+    `${p.batches?.meanSize == null ? '' : ` batch ${p.batches.meanSize}`}` +
     `${p.ok === p.count ? '' : ` FAILED ${JSON.stringify(p.failures)}`}`;
   const phases = [r.newNotifications, r.duplicates, r.ceiling, r.ceilingDuplicates, ...(r.pgbench === null ? [] : [r.pgbench]), r.steady];
   return [
