@@ -16,13 +16,16 @@ export interface BenchOptions {
   outDir: string;
   /** Service log level during the run (the production default is info). */
   logLevel: string;
+  /** The steady phase of each round: new notifications at this rate (open loop) for this long. */
+  steadyRate: number;
+  steadySeconds: number;
   /** Forwarder on (the default). `--no-forward` is for analysis: it shows what forwarding costs. */
   forward: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--log-level info] [--no-forward] [--out bench/results]
+const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--steady-rate 200] [--steady-seconds 10] [--log-level info] [--no-forward] [--out bench/results]
        npm run bench -- --soak [--soak-seconds 120] [--soak-rate 100]
-  env: BENCH_N, BENCH_C, BENCH_ROUNDS, BENCH_WARMUP, BENCH_SOAK_SECONDS, BENCH_SOAK_RATE, BENCH_LOG_LEVEL, BENCH_OUT_DIR,
+  env: BENCH_N, BENCH_C, BENCH_ROUNDS, BENCH_WARMUP, BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_SOAK_SECONDS, BENCH_SOAK_RATE, BENCH_LOG_LEVEL, BENCH_OUT_DIR,
        DATABASE_URL (an existing server: the bench creates and drops fresh databases on it)`;
 
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
@@ -44,7 +47,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     if (value === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
     flags.set(name, value);
   }
-  const known = new Set(['n', 'c', 'rounds', 'warmup', 'soak-seconds', 'soak-rate', 'out', 'log-level']);
+  const known = new Set(['n', 'c', 'rounds', 'warmup', 'steady-rate', 'steady-seconds', 'soak-seconds', 'soak-rate', 'out', 'log-level']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${USAGE}`);
 
   const int = (flag: string, variable: string, fallback: number, min: number, max: number): number => {
@@ -60,6 +63,8 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     concurrency: int('c', 'BENCH_C', 32, 1, 64),
     rounds: int('rounds', 'BENCH_ROUNDS', 3, 1, 10),
     warmup: int('warmup', 'BENCH_WARMUP', 2_000, 0, 20_000),
+    steadyRate: int('steady-rate', 'BENCH_STEADY_RATE', 200, 1, 5_000),
+    steadySeconds: int('steady-seconds', 'BENCH_STEADY_SECONDS', 10, 1, 120),
     soak: switches.has('soak') || env.BENCH_SOAK === '1',
     soakSeconds: int('soak-seconds', 'BENCH_SOAK_SECONDS', 120, 5, 1_800),
     soakRate: int('soak-rate', 'BENCH_SOAK_RATE', 100, 1, 2_000),

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     log(`throughput: N=${options.n} notifications, concurrency ${options.concurrency}, ${options.rounds} quiet round(s) wanted`);
     const throughput = await runThroughput(env, options, log);
     const summary = summarise(throughput.rounds);
-    printTable(summary, options.concurrency);
+    printTable(summary, options.concurrency, options.steadyRate);
     if (!throughput.check.ok) log(`CHECK FAILED: stored rows do not match what was sent: ${JSON.stringify(throughput.check)}`);
     result = { kind: 'throughput', summary, ...throughput };
   }
@@ -85,7 +85,13 @@ function summarise(all: RoundReport[]) {
     },
     othersCores: rounds.some((r) => pick(r).cpu.others === null) ? null : round(median(rounds.map((r) => pick(r).cpu.others as number))),
     failed: rounds.reduce((sum, r) => sum + (pick(r).count - pick(r).ok), 0),
+    meanBatchSize: medianOf(rounds.map((r) => pick(r).batches?.meanSize ?? null), 1),
+    forwardingLagMs: {
+      p50: medianOf(rounds.map((r) => pick(r).forwardingLagMs?.p50 ?? null)),
+      p99: medianOf(rounds.map((r) => pick(r).forwardingLagMs?.p99 ?? null)),
+    },
   });
+  const withPgbench = rounds.filter((r) => r.pgbench !== null);
   return {
     rounds: rounds.length,
     noisyRoundsLeftOut: quiet.length > 0 ? all.length - quiet.length : 0,
@@ -94,17 +100,30 @@ function summarise(all: RoundReport[]) {
     duplicates: phase((r) => r.duplicates),
     ceiling: phase((r) => r.ceiling),
     ceilingDuplicates: phase((r) => r.ceilingDuplicates),
+    pgbench: withPgbench.length === rounds.length ? phase((r) => r.pgbench as PhaseReport) : null,
+    steady: phase((r) => r.steady),
     ratios: {
       newToCeiling: round(median(rounds.map((r) => r.ratios.newToCeiling)), 3),
       duplicatesToCeiling: round(median(rounds.map((r) => r.ratios.duplicatesToCeiling)), 3),
       duplicatesToCeilingDuplicates: round(median(rounds.map((r) => r.ratios.duplicatesToCeilingDuplicates)), 3),
+      newToPgbench: medianOf(rounds.map((r) => r.ratios.newToPgbench), 3),
+      duplicatesToPgbench: medianOf(rounds.map((r) => r.ratios.duplicatesToPgbench), 3),
     },
   };
 }
 
-function printTable(s: ReturnType<typeof summarise>, concurrency: number): void {
-  const row = (name: string, p: ReturnType<typeof summarise>['newNotifications'], ratio: string) =>
-    `| ${name.padEnd(34)} | ${String(Math.round(p.perSecond)).padStart(7)} | ${p.p50Ms.toFixed(2).padStart(7)} | ${p.p99Ms.toFixed(2).padStart(7)} | ${ratio.padStart(7)} | ${fmt(p.cpuMsPerNotification.service)} | ${fmt(p.cpuMsPerNotification.postgres)} |`;
+/** The median, or null when any round lacks the value. */
+function medianOf(values: readonly (number | null)[], digits = 2): number | null {
+  return values.length === 0 || values.some((v) => v === null) ? null : round(median(values as number[]), digits);
+}
+
+function printTable(s: ReturnType<typeof summarise>, concurrency: number, steadyRate: number): void {
+  const row = (name: string, p: ReturnType<typeof summarise>['newNotifications'] | null, ratio: string) =>
+    p === null
+      ? `| ${name.padEnd(34)} | unavailable (pgbench not installed) |`
+      : `| ${name.padEnd(34)} | ${String(Math.round(p.perSecond)).padStart(7)} | ${p.p50Ms.toFixed(2).padStart(7)} | ${p.p99Ms.toFixed(2).padStart(7)} | ${ratio.padStart(9)} | ${fmt(p.cpuMsPerNotification.service)} | ${fmt(p.cpuMsPerNotification.postgres)} | ${(p.meanBatchSize === null ? '' : String(p.meanBatchSize)).padStart(5)} | ${(p.forwardingLagMs.p99 === null ? '' : String(p.forwardingLagMs.p99)).padStart(7)} |`;
+  const r = s.ratios;
+  const pair = (a: number, b: number | null) => `${a.toFixed(2)}/${b === null ? '—' : b.toFixed(2)}`;
   log('');
   const noise = s.allRoundsNoisy
     ? ` — EVERY round was noisy (other processes above ${NOISY_CORES} cores): numbers are pessimistic`
@@ -112,13 +131,16 @@ function printTable(s: ReturnType<typeof summarise>, concurrency: number): void 
       ? ` (${s.noisyRoundsLeftOut} noisy round(s) left out)`
       : '';
   log(`medians of ${s.rounds} round(s), concurrency ${concurrency}${noise}:`);
-  log(`| ${'phase'.padEnd(34)} | ${'per s'.padStart(7)} | ${'p50 ms'.padStart(7)} | ${'p99 ms'.padStart(7)} | ${'ratio'.padStart(7)} | svc ms | pg ms  |`);
-  log(`|${'-'.repeat(36)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(9)}|--------|--------|`);
-  log(row('HTTP, new notifications', s.newNotifications, s.ratios.newToCeiling.toFixed(2)));
-  log(row('HTTP, duplicates', s.duplicates, s.ratios.duplicatesToCeiling.toFixed(2)));
-  log(row('ceiling: pg loop, new', s.ceiling, '1.00'));
+  log(`| ${'phase'.padEnd(34)} | ${'per s'.padStart(7)} | ${'p50 ms'.padStart(7)} | ${'p99 ms'.padStart(7)} | ${'ratio'.padStart(9)} | svc ms | pg ms  | batch | lag p99 |`);
+  log(`|${'-'.repeat(36)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(11)}|--------|--------|-------|---------|`);
+  log(row('HTTP, new notifications', s.newNotifications, pair(r.newToCeiling, r.newToPgbench)));
+  log(row('HTTP, duplicates', s.duplicates, pair(r.duplicatesToCeiling, r.duplicatesToPgbench)));
+  log(row('ceiling: pg loop, new', s.ceiling, '1.00/—'));
   log(row('ceiling: pg loop, duplicates', s.ceilingDuplicates, '—'));
-  log('(ratio: HTTP throughput / ceiling throughput of the same round; svc/pg ms: CPU per notification)');
+  log(row('ceiling: pgbench minimal tx', s.pgbench, '—/1.00'));
+  log(row(`HTTP, new at a steady ${steadyRate}/s`, s.steady, '—'));
+  log('(ratio: HTTP throughput / pg-loop ceiling / pgbench ceiling, each of the same round; svc/pg ms: CPU per notification;');
+  log(' batch: mean notifications per group-commit batch; lag: commit → downstream webhook, ms)');
 }
 
 function percent(value: number | null): string {

@@ -1,6 +1,9 @@
+import { availableParallelism } from 'node:os';
+import { batchesBetween, readBatchCounts, type BatchSizes } from './batches.js';
 import { cpuBetween, cpuSnapshot, loadAverage, rssBytes, type CpuShare, type Tracked } from './machine.js';
 import { openCeilingPool, runCeiling } from './ceiling.js';
-import { closedLoop, createClient, type LoadResult } from './load.js';
+import { closedLoop, createClient, openLoop, type LoadResult } from './load.js';
+import { minimalTransactionScript, pgbenchVersion, runPgbench } from './pgbench.js';
 import { ingestParametersOf, signNotifications } from './notifications.js';
 import type { BenchOptions } from './options.js';
 import type { BenchEnvironment } from './setup.js';
@@ -18,6 +21,10 @@ export interface PhaseReport {
   /** CPU milliseconds per notification, by party. */
   cpuMsPerNotification: { service: number; postgres: number | null; bench: number };
   loadAverage: [number, number, number];
+  /** HTTP phases: the service's group-commit batches during the phase. */
+  batches?: BatchSizes;
+  /** HTTP phases of new notifications: commit → downstream, once the outbox drained after the phase. */
+  forwardingLagMs?: LatencySummary;
 }
 
 export interface RoundReport {
@@ -28,9 +35,19 @@ export interface RoundReport {
   duplicates: PhaseReport;
   ceiling: PhaseReport;
   ceilingDuplicates: PhaseReport;
+  /** pgbench running the minimal durable transaction of a new notification; null without pgbench. */
+  pgbench: PhaseReport | null;
+  /** New notifications at a steady rate (open loop: latency counts from when each was due). */
+  steady: PhaseReport;
   /** Deliveries still pending when each HTTP phase ended, and how long the outbox took to drain after. */
   outbox: { pendingAfterNew: number; pendingAfterDuplicates: number; drainSeconds: number | null };
-  ratios: { newToCeiling: number; duplicatesToCeiling: number; duplicatesToCeilingDuplicates: number };
+  ratios: {
+    newToCeiling: number;
+    duplicatesToCeiling: number;
+    duplicatesToCeilingDuplicates: number;
+    newToPgbench: number | null;
+    duplicatesToPgbench: number | null;
+  };
 }
 
 const PHASE_LIMIT_MS = 120_000;
@@ -42,7 +59,9 @@ const MAX_ROUNDS = 10;
 
 /**
  * Rounds of: N new notifications over HTTP, the same N again (duplicates), then the same N through
- * ingest_notification() straight from a pg pool (new, then duplicates) on a database of its own.
+ * ingest_notification() straight from a pg pool (new, then duplicates) on a database of its own,
+ * then N minimal durable transactions through pgbench on that database (when pgbench is
+ * installed), then new notifications at a steady rate over HTTP.
  * A round disturbed by other processes (others' CPU above NOISY_CORES in any phase) is repeated,
  * within a time budget; the summary uses the quiet rounds when there are any.
  */
@@ -61,6 +80,11 @@ export async function runThroughput(env: BenchEnvironment, options: BenchOptions
   const ceilingPool = await openCeilingPool(ceilingUrl, c, warmupParameters);
   await runCeiling(ceilingPool, warmupParameters, c, PHASE_LIMIT_MS);
   await runCeiling(ceilingPool, warmupParameters, c, PHASE_LIMIT_MS);
+  const pgbench = pgbenchVersion();
+  const pgbenchScript = minimalTransactionScript(warmup[0] as (typeof warmup)[number]);
+  const threads = Math.max(1, availableParallelism());
+  if (pgbench === undefined) log('pgbench: not installed (apt-get install -y postgresql-client): its ceiling is reported as unavailable');
+  else await runPgbench(ceilingUrl, pgbenchScript, Math.min(options.warmup, n), c, threads, PHASE_LIMIT_MS);
   await env.inspector.drained(60_000);
   log(`warmed up with ${warmup.length} notifications (each sent twice) on both paths`);
 
@@ -80,16 +104,28 @@ export async function runThroughput(env: BenchEnvironment, options: BenchOptions
       const after = cpuSnapshot(tracked);
       return phaseReport(result, cpuBetween(before, after));
     };
-    const newNotifications = await measure(() => closedLoop(client, notifications, c, PHASE_LIMIT_MS));
+    const measureHttp = async (run: () => Promise<LoadResult>): Promise<PhaseReport> => {
+      const before = await readBatchCounts(env.service.url);
+      const report = await measure(run);
+      return { ...report, batches: batchesBetween(before, await readBatchCounts(env.service.url)) };
+    };
+    const newNotifications = await measureHttp(() => closedLoop(client, notifications, c, PHASE_LIMIT_MS));
     const pendingAfterNew = await env.inspector.pending();
-    const duplicates = await measure(() => closedLoop(client, notifications, c, PHASE_LIMIT_MS));
+    const duplicates = await measureHttp(() => closedLoop(client, notifications, c, PHASE_LIMIT_MS));
     const pendingAfterDuplicates = await env.inspector.pending();
     const drainSeconds = await env.inspector.drained(120_000);
+    if (options.forward) newNotifications.forwardingLagMs = summarise(Float64Array.from(env.downstream.lagsMs(`r${r}-`)));
 
     const ceiling = await measure(() => runCeiling(ceilingPool, parameters, c, PHASE_LIMIT_MS).then(asLoadResult('created')));
     const ceilingDuplicates = await measure(() => runCeiling(ceilingPool, parameters, c, PHASE_LIMIT_MS).then(asLoadResult('duplicate')));
+    const pgbenchPhase = pgbench === undefined ? null : await measure(() => runPgbench(ceilingUrl, pgbenchScript, n, c, threads, PHASE_LIMIT_MS));
 
-    const phases = [newNotifications, duplicates, ceiling, ceilingDuplicates];
+    const steadyNotifications = signNotifications(env.keys, options.steadyRate * options.steadySeconds, `st${r}`);
+    const steady = await measureHttp(() => openLoop(client, steadyNotifications, options.steadyRate, 1_000));
+    await env.inspector.drained(60_000);
+    if (options.forward) steady.forwardingLagMs = summarise(Float64Array.from(env.downstream.lagsMs(`st${r}-`)));
+
+    const phases = [newNotifications, duplicates, ceiling, ceilingDuplicates, steady, ...(pgbenchPhase === null ? [] : [pgbenchPhase])];
     const report: RoundReport = {
       round: r,
       noisy: phases.some((phase) => phase.cpu.others === null || phase.cpu.others > NOISY_CORES),
@@ -97,11 +133,15 @@ export async function runThroughput(env: BenchEnvironment, options: BenchOptions
       duplicates,
       ceiling,
       ceilingDuplicates,
+      pgbench: pgbenchPhase,
+      steady,
       outbox: { pendingAfterNew, pendingAfterDuplicates, drainSeconds: drainSeconds === undefined ? null : round(drainSeconds) },
       ratios: {
         newToCeiling: round(newNotifications.perSecond / ceiling.perSecond, 3),
         duplicatesToCeiling: round(duplicates.perSecond / ceiling.perSecond, 3),
         duplicatesToCeilingDuplicates: round(duplicates.perSecond / ceilingDuplicates.perSecond, 3),
+        newToPgbench: pgbenchPhase === null ? null : round(newNotifications.perSecond / pgbenchPhase.perSecond, 3),
+        duplicatesToPgbench: pgbenchPhase === null ? null : round(duplicates.perSecond / pgbenchPhase.perSecond, 3),
       },
     };
     reports.push(report);
@@ -111,7 +151,9 @@ export async function runThroughput(env: BenchEnvironment, options: BenchOptions
   await client.close();
 
   const stored = await env.inspector.counts();
-  const expected = warmup.length + reports.length * n;
+  // warm-up and round notifications were each sent twice, the steady ones once
+  const sentTwice = warmup.length + reports.length * n;
+  const expected = sentTwice + reports.length * options.steadyRate * options.steadySeconds;
   const expectedDeliveries = options.forward ? expected : 0;
   const check = {
     expectedNotifications: expected,
@@ -119,7 +161,7 @@ export async function runThroughput(env: BenchEnvironment, options: BenchOptions
     downstreamReceived: env.downstream.received(),
     ok:
       stored.notifications === expected &&
-      stored.deliveryCountSum === 2 * expected &&
+      stored.deliveryCountSum === expected + sentTwice &&
       stored.orders === expected &&
       stored.events === expected &&
       stored.pendingDeliveries === 0 &&
@@ -157,11 +199,16 @@ function phaseReport(result: LoadResult, cpu: CpuShare): PhaseReport {
 }
 
 function roundLine(r: RoundReport): string {
-  const f = (p: PhaseReport) => `${Math.round(p.perSecond)}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99}${p.ok === p.count ? '' : ` FAILED ${JSON.stringify(p.failures)}`}`;
+  const f = (p: PhaseReport) =>
+    `${Math.round(p.perSecond)}/s p50 ${p.latencyMs.p50} p99 ${p.latencyMs.p99} cpu ${p.cpuMsPerNotification.service}/${p.cpuMsPerNotification.postgres ?? '?'} ms` +
+    `${p.batches?.meanSize == null ? '' : ` batch ${p.batches.meanSize}`}` +
+    `${p.ok === p.count ? '' : ` FAILED ${JSON.stringify(p.failures)}`}`;
+  const phases = [r.newNotifications, r.duplicates, r.ceiling, r.ceilingDuplicates, ...(r.pgbench === null ? [] : [r.pgbench]), r.steady];
   return [
     `round ${r.round}: new ${f(r.newNotifications)} | duplicates ${f(r.duplicates)}`,
-    `         ceiling ${f(r.ceiling)} | ceiling duplicates ${f(r.ceilingDuplicates)}`,
-    `         new/ceiling ${r.ratios.newToCeiling}  duplicates/ceiling ${r.ratios.duplicatesToCeiling}  ` +
-      `others' CPU ${[r.newNotifications, r.duplicates, r.ceiling, r.ceilingDuplicates].map((p) => p.cpu.others).join('/')} cores${r.noisy ? ' (noisy)' : ''}`,
+    `         ceiling ${f(r.ceiling)} | ceiling duplicates ${f(r.ceilingDuplicates)} | pgbench ${r.pgbench === null ? 'unavailable' : f(r.pgbench)}`,
+    `         steady ${f(r.steady)} | forwarding lag p99: new ${r.newNotifications.forwardingLagMs?.p99 ?? '?'} ms, steady ${r.steady.forwardingLagMs?.p99 ?? '?'} ms`,
+    `         new/ceiling ${r.ratios.newToCeiling}  new/pgbench ${r.ratios.newToPgbench ?? '?'}  duplicates/pgbench ${r.ratios.duplicatesToPgbench ?? '?'}  ` +
+      `others' CPU ${phases.map((p) => p.cpu.others).join('/')} cores${r.noisy ? ' (noisy)' : ''}`,
   ].join('\n');
 }

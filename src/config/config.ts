@@ -73,6 +73,14 @@ export const EnvSchema = z
     FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
     FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
     NOTIFY_BODY_LIMIT: positiveInt(65_536).describe('largest notification body in bytes'),
+    INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64).describe('most notifications written in one transaction (group commit)'),
+    INGEST_BATCHES_IN_FLIGHT: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .default(2)
+      .describe('most notification batches being written at once; notifications arriving meanwhile join the next batch'),
     OPS_RATE_LIMIT: z.coerce.number().int().min(0).default(300).describe('/ops requests per minute and client IP; 0 disables'),
     NOTIFY_RATE_LIMIT: z.coerce
       .number()
@@ -135,6 +143,8 @@ export interface Config {
     timeoutMs: number;
   };
   notifyBodyLimit: number;
+  /** Group commit of notifications: batch size and batches written at once. */
+  ingest: { batchMax: number; batchesInFlight: number };
   /** Requests per minute and client IP; 0 means unlimited. */
   rateLimits: { ops: number; notify: number };
   logLevel: Env['LOG_LEVEL'];
@@ -189,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       timeoutMs: e.FORWARD_TIMEOUT_MS,
     }),
     notifyBodyLimit: e.NOTIFY_BODY_LIMIT,
+    ingest: Object.freeze({ batchMax: e.INGEST_BATCH_MAX, batchesInFlight: e.INGEST_BATCHES_IN_FLIGHT }),
     rateLimits: Object.freeze({ ops: e.OPS_RATE_LIMIT, notify: e.NOTIFY_RATE_LIMIT }),
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

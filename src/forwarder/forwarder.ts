@@ -24,6 +24,11 @@ export interface ForwarderDeps {
   random?: () => number;
   /** Attempts in flight at once in this process, per destination. */
   concurrency?: number;
+  /**
+   * While more than half the slots are busy, how long the loop lets further attempts finish before
+   * it claims for the free ones: one claim then fills several slots instead of one per attempt.
+   */
+  refillWaitMs?: number;
   /** Longest sleep when nothing is due and no notification arrives (covers a lost LISTEN). */
   pollMs?: number;
 }
@@ -37,14 +42,15 @@ export interface Forwarder {
 /**
  * The outbox loop: claim due deliveries, hand each to its destination, record every attempt.
  * Failures are data: a failed attempt becomes an attempt row and a rescheduled (or dead)
- * delivery. Each destination has its own `concurrency` slots, refilled as soon as one frees up,
- * so a slow or unreachable destination never holds back deliveries to the others.
+ * delivery. Each destination has its own `concurrency` slots, refilled within `refillWaitMs` of an
+ * attempt finishing, so a slow or unreachable destination never holds back deliveries to the others.
  */
 export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { pool, forward, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const concurrency = deps.concurrency ?? 8;
+  const concurrency = deps.concurrency ?? 16;
+  const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const ids = [...byId.keys()];
@@ -134,6 +140,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     slots.add(task);
   }
 
+  const someHalfFree = () => [...inFlight.values()].some((slots) => slots.size <= concurrency / 2);
+
   /** Fills the free slots of every destination; returns how many deliveries were claimed. */
   async function claimForFreeSlots(): Promise<number> {
     let claimed = 0;
@@ -151,6 +159,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     while (running) {
       try {
         await listen();
+        // Under load every finished attempt wakes the loop: claiming a slot at a time cost a round
+        // trip per delivery. Until some destination has half its slots free, wait a few ms at most.
+        const refillBy = performance.now() + refillWaitMs;
+        while (running && !someHalfFree() && performance.now() < refillBy) await sleep(refillBy - performance.now());
         if ((await claimForFreeSlots()) > 0) continue;
         const open = ids.filter((id) => (inFlight.get(id)?.size ?? 0) < concurrency);
         const dueIn = open.length === 0 ? undefined : await msUntilNextDue(pool, open);

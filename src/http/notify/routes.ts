@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { Histogram } from 'prom-client';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
 import type { Provider, Refusal } from '../../domain/provider.js';
 import type { Metrics } from '../../plugins/metrics.js';
 import { documentedAs } from '../../plugins/openapi.js';
 import type { Database } from '../../store/database.js';
-import { ingestNotification, recordRejection, type IngestTargets } from '../../store/ingest.js';
+import { createGroupCommit } from '../../store/group-commit.js';
+import { recordRejection, type IngestTargets } from '../../store/ingest.js';
 import { isLoopback } from '../loopback.js';
 import { instrumentNotify, recordOutcome } from './instrument.js';
 import { notifyRouteDocs } from './openapi.js';
@@ -21,12 +23,24 @@ export interface NotifyRoutesOptions {
 
 /**
  * POST /notify/<provider>/<kind> for every kind of every provider: raw body → the provider's
- * verify → one ingest statement → the provider's acknowledgement, only once committed. The body
+ * verify → the group commit (the notifications arriving together, one statement and one commit)
+ * → the provider's acknowledgement, only once its own batch committed. The body
  * stays raw bytes in this scope: signatures cover exact bytes, so nothing is parsed and
  * re-serialised before the provider has read it.
  */
 export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOptions): Promise<void> {
   const { config, db } = options;
+  const batchSize = new Histogram({
+    name: 'receiver_ingest_batch_size',
+    help: 'Notifications per group-commit batch, by whether the batch committed (a refused batch is written again one by one)',
+    labelNames: ['committed'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [options.metrics.registry],
+  });
+  const groupCommit = createGroupCommit(db.pool, {
+    ...config.ingest,
+    onBatch: (size, committed) => batchSize.observe({ committed: String(committed) }, size),
+  });
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.notifyBodyLimit }, (_request, body, done) => {
@@ -56,7 +70,7 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
         const { notification } = result;
         let outcome;
         try {
-          outcome = await ingestNotification(db.pool, notification, targets);
+          outcome = await groupCommit.ingest(notification, targets);
         } catch (error) {
           request.log.error({ err: error, ...route, orderRef: notification.orderRef }, 'notification not stored');
           throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
