@@ -24,8 +24,8 @@ beforeAll(async () => {
   logging.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
   prisma = logging;
   await pool.query(`
-    INSERT INTO orders (kind, order_ref, state, raw_state, created_at, updated_at)
-    SELECT (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], '2026' || lpad(g::text, 10, '0'), 'SUCCESS', 'x',
+    INSERT INTO orders (provider, kind, order_ref, state, raw_state, created_at, updated_at)
+    SELECT 'starpay', (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], '2026' || lpad(g::text, 10, '0'), 'SUCCESS', 'x',
            timestamp '2026-01-01' + g * interval '1 second', timestamp '2026-01-01' + g * interval '1 second'
     FROM generate_series(1, ${ORDERS}) AS g`);
   await pool.query('ANALYZE orders');
