@@ -11,7 +11,6 @@ export const ERRORS = {
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
   MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
-  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
   NOT_QUERYABLE: { status: 409, message: 'Orders of this kind cannot be queried at their provider.' },
   BODY_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },

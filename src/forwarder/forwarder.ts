@@ -64,7 +64,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   let wakeUp: (() => void) | undefined;
   // A wake-up that came while the loop was busy: the next sleep returns at once.
   let woken = false;
-  let listener: pg.PoolClient | undefined;
+  let listener: { client: pg.PoolClient; release(error?: Error): void } | undefined;
 
   const wake = () => {
     woken = true;
@@ -91,14 +91,30 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     if (listener !== undefined) return;
     try {
       const client = await pool.connect();
+      // Released once, whichever comes first: an error on the connection (it may report more
+      // than one, a database shutting down does), or stop().
+      let released = false;
+      const own = {
+        client,
+        release(error?: Error) {
+          if (released) return;
+          released = true;
+          if (listener === own) listener = undefined;
+          client.release(error);
+        },
+      };
       client.on('notification', wake);
       client.on('error', (error) => {
         logger.warn({ err: error }, 'forwarder lost its LISTEN connection');
-        client.release(error);
-        if (listener === client) listener = undefined;
+        own.release(error);
       });
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      listener = client;
+      try {
+        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      } catch (error) {
+        own.release(error as Error);
+        throw error;
+      }
+      listener = own;
     } catch (error) {
       logger.warn({ err: error }, 'forwarder cannot LISTEN; polling');
     }
@@ -187,11 +203,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       wake();
       await loop;
       await Promise.allSettled([...inFlight.values()].flatMap((slots) => [...slots]));
-      if (listener !== undefined) {
-        const client = listener;
-        listener = undefined;
-        await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => {});
-        client.release();
+      const own = listener;
+      if (own !== undefined) {
+        await own.client.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => {});
+        own.release();
       }
     },
   };

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,23 @@ describe('the service started with no configuration', () => {
     }
   });
 
+  it('stops the embedded database it started when start-up fails afterwards (the port is taken)', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-e2e-'));
+    dataDirs.push(dataDir);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await expect(
+        startServerProcess({ DATA_DIR: dataDir, DATABASE_URL: undefined, TEST_DATABASE_URL: undefined, NODE_ENV: undefined, PORT: String(port) }),
+      ).rejects.toThrow(/exited with 1:[\s\S]*start-up failed: .*EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+    // PostgreSQL removes its pid file when it stops; an orphan would keep it.
+    await expect(access(path.join(dataDir, 'postgres', 'postmaster.pid'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses to start with a Starpay key under 2048 bits', async () => {
     const weak = generateRsaKeyPair(1024).publicKeyPem;
     await expect(startServerProcess({ STARPAY_PUBLIC_KEYS: weak, DATABASE_URL: 'postgres://127.0.0.1:1/none' })).rejects.toThrow(
@@ -54,6 +72,9 @@ describe('the service started with no configuration', () => {
   it('refuses to start in production without its secrets, naming them on one line', async () => {
     await expect(startServerProcess({ NODE_ENV: 'production', STARPAY_PUBLIC_KEYS: undefined, OPS_API_TOKEN: undefined })).rejects.toThrow(
       /exited with 1:\s*invalid configuration: STARPAY_PUBLIC_KEYS .*OPS_API_TOKEN/,
+    );
+    await expect(startServerProcess({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 'secret', OPS_API_TOKEN: 'too-short' })).rejects.toThrow(
+      /exited with 1:\s*invalid configuration: OPS_API_TOKEN must be at least 32 characters in production\n/,
     );
   });
 });
