@@ -8,9 +8,10 @@ import { createDestinations } from './destinations/index.js';
 import { createForwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { pruneNotificationsJob } from './jobs/prune-notifications.js';
+import { retireDestinationsJob } from './jobs/retire-destinations.js';
 import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
-import { createProviders } from './providers/index.js';
+import { createProviders, QUERY_TIMEOUT_MS } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
 import { openDatabase } from './store/database.js';
@@ -62,7 +63,10 @@ async function main(): Promise<void> {
     await db?.close();
     await embedded?.stop();
   };
-  closeWithGrace({ delay: 20_000, logger: log }, async ({ signal, err }) => {
+  // Long enough for the slowest in-flight work to end on its own: a delivery attempt, or a provider
+  // query (a token request and a retry after a 401 or a repeated msgId: four calls at most).
+  const drainMs = Math.max(20_000, config.forward.timeoutMs + 5_000, 4 * QUERY_TIMEOUT_MS + 5_000);
+  closeWithGrace({ delay: drainMs, logger: log }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
     await stopEverything?.();
@@ -98,7 +102,9 @@ async function main(): Promise<void> {
     forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
     await forwarder.start();
   }
-  jobs.push(pruneNotificationsJob(db.pool, log.child({ component: 'jobs' })), reconciler.job);
+  const jobLog = log.child({ component: 'jobs' });
+  const configured = destinations.map((destination, index) => ({ url: config.forward.urls[index] as string, id: destination.id }));
+  jobs.push(pruneNotificationsJob(db.pool, jobLog), retireDestinationsJob(db.pool, configured, jobLog), reconciler.job);
   for (const job of jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });

@@ -29,9 +29,10 @@ BEGIN
       -- a hint the provider denied earlier is asked about again while its order is open
       UPDATE notifications SET status = 'unverified', reason = NULL
       WHERE NOT v_new AND kind = p_kind AND order_ref = p_order_ref AND dedup_key = p_dedup_key AND status = 'rejected';
-      INSERT INTO provider_queries AS q (kind, order_ref, provider, due_at)
-      VALUES (p_kind, p_order_ref, p_provider, now())
-      ON CONFLICT ON CONSTRAINT provider_queries_pkey DO UPDATE SET due_at = least(q.due_at, now());
+      -- hint_at on the clock, not the transaction's start: it is compared with a claim's time
+      INSERT INTO provider_queries AS q (kind, order_ref, provider, due_at, hint_at)
+      VALUES (p_kind, p_order_ref, p_provider, now(), clock_timestamp())
+      ON CONFLICT ON CONSTRAINT provider_queries_pkey DO UPDATE SET due_at = least(q.due_at, now()), hint_at = clock_timestamp();
     END IF;
     RETURN QUERY SELECT CASE WHEN v_new THEN 'unverified' ELSE 'duplicate' END, NULL::text;
     RETURN;

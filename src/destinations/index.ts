@@ -28,7 +28,7 @@ export const DESTINATION_TYPES: Record<string, DestinationFactory> = {
  * the variable and the URL with its credentials hidden.
  */
 export function createDestinations(urls: readonly string[], options: DestinationOptions): Destination[] {
-  return urls.map((text) => {
+  const destinations = urls.map((text) => {
     let url: URL;
     try {
       url = new URL(text);
@@ -43,4 +43,12 @@ export function createDestinations(urls: readonly string[], options: Destination
       throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${(error as Error).message}`, { cause: error });
     }
   });
+  // A destination is its URL without credentials: two entries naming the same one would get the
+  // same event twice (and the outbox keys a delivery by event and destination).
+  const seen = new Set<string>();
+  for (const destination of destinations) {
+    if (seen.has(destination.id)) throw new Error(`FORWARD_URLS: ${destination.id} is listed twice (credentials aside)`);
+    seen.add(destination.id);
+  }
+  return destinations;
 }

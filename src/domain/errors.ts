@@ -13,6 +13,8 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
   NOT_QUERYABLE: { status: 409, message: 'Orders of this kind cannot be queried at their provider.' },
+  DESTINATION_REMOVED: { status: 409, message: "The delivery's destination is no longer configured." },
+  CURRENCY_MISMATCH: { status: 409, message: 'The order exists in another currency.' },
   BODY_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },

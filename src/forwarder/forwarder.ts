@@ -8,7 +8,6 @@ import {
   msUntilNextDue,
   OUTBOX_CHANNEL,
   recordAttempts,
-  retireRemovedDestinations,
   type AttemptOutcome,
   type AttemptResult,
   type ClaimedDelivery,
@@ -193,8 +192,6 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   return {
     async start() {
       if (running) return;
-      const retired = await retireRemovedDestinations(pool, ids);
-      if (retired > 0) logger.warn({ retired }, 'pending deliveries to removed destinations marked dead');
       running = true;
       loop = run();
     },

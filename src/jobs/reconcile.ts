@@ -10,6 +10,7 @@ import {
   claimDueQueries,
   dropQuery,
   finishAnsweredQuery,
+  leaseQuery,
   postponeQuery,
   recordQueryAnswer,
   rejectUnknownOrderHints,
@@ -42,9 +43,16 @@ export interface Reconciler {
   job: Job;
   /** Asks about every due order (up to the concurrency) once; resolves with how many were handled. */
   runDue(): Promise<number>;
-  /** Asks the provider about one order now and applies the answer (POST …/reconcile). */
-  ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult>;
+  /**
+   * Asks the provider about one order now and applies the answer (POST …/reconcile), holding the
+   * order's query lease like the job does; 'busy' when another worker's query of it does not end
+   * within a few seconds. Uses up no slot of the schedule.
+   */
+  askNow(provider: Provider, kind: string, orderRef: string): Promise<AskResult | 'busy'>;
 }
+
+/** How long POST …/reconcile waits for a query of the same order already in flight. */
+const BUSY_WAIT_MS = 10_000;
 
 /**
  * Asks the providers for the truth when a notification does not come: every PENDING queryable
@@ -94,6 +102,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     }
   }
 
+  /** Asks under a lease already held, then reschedules the order (or lets it leave the schedule). */
+  async function askLeased(provider: Provider, kind: string, orderRef: string, usesSlot: boolean): Promise<AskResult> {
+    const result = await ask(provider, kind, orderRef);
+    if ('detail' in result) {
+      await postponeQuery(pool, kind, orderRef, scheduleMs);
+      return result;
+    }
+    const { stale } = await finishAnsweredQuery(pool, kind, orderRef, scheduleMs, usesSlot);
+    if (stale) logger.warn({ provider: provider.name, kind, orderRef }, 'order still PENDING after the last reconciliation slot: marked stale');
+    return result;
+  }
+
   async function work(due: DueQuery): Promise<void> {
     const provider = providerOfKind(queryable, due.kind);
     const done = due.state !== null && due.state !== 'PENDING' && !due.hasHints;
@@ -101,13 +121,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       await dropQuery(pool, due.kind, due.orderRef);
       return;
     }
-    const result = await ask(provider, due.kind, due.orderRef);
-    if (result.outcome === 'try_later' || result.outcome === 'config_error') {
-      await postponeQuery(pool, due.kind, due.orderRef, scheduleMs);
-      return;
+    await askLeased(provider, due.kind, due.orderRef, !due.hinted);
+  }
+
+  async function askNow(provider: Provider, kind: string, orderRef: string): Promise<AskResult | 'busy'> {
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    while (!(await leaseQuery(pool, provider.name, kind, orderRef, leaseMs))) {
+      if (Date.now() > deadline) return 'busy';
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    const { stale } = await finishAnsweredQuery(pool, due.kind, due.orderRef, scheduleMs);
-    if (stale) logger.warn({ provider: provider.name, kind: due.kind, orderRef: due.orderRef }, 'order still PENDING after the last reconciliation slot: marked stale');
+    return askLeased(provider, kind, orderRef, false);
   }
 
   async function runDue(): Promise<number> {
@@ -127,5 +150,5 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   // A full round may have left more due: come back at once.
   const job = periodicJob('reconcile', pollMs, async () => ((await runDue()) === concurrency ? 0 : pollMs), logger);
-  return { job, runDue, ask };
+  return { job, runDue, askNow };
 }

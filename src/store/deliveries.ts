@@ -24,20 +24,22 @@ export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQu
   return toPage(rows, query.limit, deliveryView, (row) => row.id);
 }
 
-export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered';
+export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered' | 'destination-removed';
 
 /** Makes a dead or pending delivery due now and wakes the forwarders; `attempts` is kept, so the history stays true. */
-export async function retryDelivery(db: Database, id: bigint): Promise<RetryResult> {
+export async function retryDelivery(db: Database, id: bigint, destinations: readonly string[]): Promise<RetryResult> {
   const result = await db.prisma.$transaction(async (tx): Promise<RetryResult> => {
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
     const updated = await tx.$executeRaw`
       UPDATE deliveries SET status = 'pending', next_attempt_at = now(),
         -- a worker holding a live lease is mid-attempt: let it finish rather than send twice
         lease_until = CASE WHEN lease_until > now() THEN lease_until END
-      WHERE id = ${id} AND status <> 'delivered'`;
+      WHERE id = ${id} AND status <> 'delivered' AND url = ANY(${destinations as string[]}::text[])`;
     if (updated === 0) {
-      const existing = await tx.delivery.findUnique({ where: { id }, select: { id: true } });
-      return existing === null ? 'not-found' : 'already-delivered';
+      const existing = await tx.delivery.findUnique({ where: { id }, select: { status: true } });
+      if (existing === null) return 'not-found';
+      // Nobody would ever send it: its destination is not in FORWARD_URLS.
+      return existing.status === 'delivered' ? 'already-delivered' : 'destination-removed';
     }
     return { retried: deliveryView(await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId })) };
   });

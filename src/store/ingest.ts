@@ -90,8 +90,9 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
 
 /**
  * Keeps the newest `keep` rejected records and the newest `keep` unverified hints, so that a flood
- * of garbage or of forged hints cannot grow the table without bound. A pruned hint loses nothing:
- * it proved nothing, and its order's query stays scheduled.
+ * of garbage or of forged hints cannot grow the table without bound. A pruned hint loses nothing
+ * but its record: it proved nothing, and its order's query stays scheduled, whose answer is applied
+ * whatever the hint said.
  */
 export async function pruneRejections(pool: pg.Pool, keep: number): Promise<number> {
   let pruned = 0;

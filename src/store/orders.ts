@@ -121,10 +121,15 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
       ON CONFLICT ON CONSTRAINT orders_kind_order_ref_key DO UPDATE SET
         expected_amount = EXCLUDED.expected_amount,
         currency = coalesce(o.currency, EXCLUDED.currency),
-        amount_mismatch = o.amount_mismatch OR (o.state = 'SUCCESS' AND coalesce(o.paid_amount, o.amount) <> EXCLUDED.expected_amount),
+        -- re-decided against the new expectation: a corrected amount clears the flag
+        amount_mismatch = o.state = 'SUCCESS' AND coalesce(o.paid_amount, o.amount) IS NOT NULL
+          AND coalesce(o.paid_amount, o.amount) <> EXCLUDED.expected_amount,
         updated_at = now()
+      WHERE o.currency IS NULL OR o.currency = EXCLUDED.currency
       RETURNING id, (xmax = 0) AS created`;
-    const row = rows[0] as { id: bigint; created: boolean };
+    const row = rows[0];
+    // The order exists in another currency: an amount in this one cannot be compared with it.
+    if (row === undefined) return 'currency-mismatch' as const;
     if (row.created && firstQueryAfterMs !== null) {
       await tx.$executeRaw`
         INSERT INTO provider_queries (kind, order_ref, provider, due_at)

@@ -130,6 +130,20 @@ export const CLAIM_DUE_DELIVERIES = {
 } as const;
 
 /**
+ * Deliveries stored under a destination's URL as configured (credentials and all) take its id,
+ * the redacted URL. Returns how many rows were renamed.
+ */
+export async function adoptRedactedUrls(pool: pg.Pool, destinations: readonly { url: string; id: string }[]): Promise<number> {
+  const renames = destinations.filter((destination) => destination.url !== destination.id);
+  if (renames.length === 0) return 0;
+  const result = await pool.query(
+    `UPDATE deliveries d SET url = r.id FROM unnest($1::text[], $2::text[]) AS r (url, id) WHERE d.url = r.url`,
+    [renames.map((rename) => rename.url), renames.map((rename) => rename.id)],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
  * Pending deliveries to destinations that are no longer configured become dead with
  * DESTINATION_REMOVED (and hold nothing back). Returns how many.
  */

@@ -78,6 +78,8 @@ export interface DueQuery {
   /** The order's state, or null when only hints name it. */
   state: string | null;
   hasHints: boolean;
+  /** Asked because a hint arrived since the last claim: such a query uses up no slot. */
+  hinted: boolean;
 }
 
 /**
@@ -89,52 +91,89 @@ export async function claimDueQueries(pool: pg.Pool, limit: number, leaseMs: num
     name: 'claim_due_queries',
     text: `
       WITH due AS (
-        SELECT kind, order_ref FROM provider_queries
+        SELECT kind, order_ref, hint_at, claimed_at FROM provider_queries
         WHERE due_at <= now() AND (lease_until IS NULL OR lease_until < now()) AND kind = ANY($3::text[])
         ORDER BY due_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED
       )
-      UPDATE provider_queries q SET lease_until = now() + $2 * interval '1 millisecond'
+      UPDATE provider_queries q SET lease_until = now() + $2 * interval '1 millisecond', claimed_at = clock_timestamp()
       FROM due WHERE q.kind = due.kind AND q.order_ref = due.order_ref
       RETURNING q.provider, q.kind, q.order_ref AS "orderRef",
         (SELECT o.state FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref) AS state,
-        EXISTS (SELECT 1 FROM notifications n WHERE n.kind = q.kind AND n.order_ref = q.order_ref AND n.status = 'unverified') AS "hasHints"`,
+        EXISTS (SELECT 1 FROM notifications n WHERE n.kind = q.kind AND n.order_ref = q.order_ref AND n.status = 'unverified') AS "hasHints",
+        (due.hint_at IS NOT NULL AND (due.claimed_at IS NULL OR due.hint_at > due.claimed_at)) AS hinted`,
     values: [limit, leaseMs, kinds],
   });
   return rows;
 }
 
 /**
- * After an answer (found or not found): a still PENDING order has used one slot of the schedule
- * and is asked again after the next one; past the last slot it is marked stale and no longer
- * asked. Any other order leaves the schedule. A hint that arrived while the question was on its
- * way is still unverified: its order is asked again at once, whatever its state or slot. Returns
- * whether the order just became stale.
+ * Leases one order's query for a caller that asks now (POST …/reconcile), creating its row if
+ * the order is not scheduled. False while another worker holds the lease: one query per order.
  */
-export async function finishAnsweredQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<{ stale: boolean }> {
-  const { rows } = await pool.query<{ stale: boolean }>(
-    `WITH used AS (
-       UPDATE orders SET query_slot = query_slot + 1, stale = query_slot + 1 >= cardinality($3::bigint[])
-       WHERE kind = $1 AND order_ref = $2 AND state = 'PENDING' AND NOT stale
-       RETURNING query_slot, stale
-     ), hinted AS (
-       SELECT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = $1 AND n.order_ref = $2 AND n.status = 'unverified') AS waiting
-     ), rescheduled AS (
-       UPDATE provider_queries q SET lease_until = NULL, failures = 0,
-         due_at = CASE WHEN hinted.waiting THEN now()
-                       ELSE now() + (($3::bigint[])[used.query_slot + 1]) * interval '1 millisecond' END
-       FROM hinted LEFT JOIN used ON true
-       WHERE q.kind = $1 AND q.order_ref = $2 AND (hinted.waiting OR NOT used.stale)
-       RETURNING 1
-     ), removed AS (
-       DELETE FROM provider_queries q WHERE q.kind = $1 AND q.order_ref = $2 AND NOT EXISTS (SELECT 1 FROM rescheduled)
-       RETURNING 1
-     )
-     SELECT coalesce((SELECT stale FROM used), false) AS stale`,
-    [kind, orderRef, scheduleMs],
+export async function leaseQuery(pool: pg.Pool, provider: string, kind: string, orderRef: string, leaseMs: number): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `INSERT INTO provider_queries AS q (kind, order_ref, provider, due_at, lease_until, claimed_at)
+     VALUES ($1, $2, $3, now(), now() + $4 * interval '1 millisecond', clock_timestamp())
+     ON CONFLICT ON CONSTRAINT provider_queries_pkey DO UPDATE SET lease_until = EXCLUDED.lease_until, claimed_at = EXCLUDED.claimed_at
+     WHERE q.lease_until IS NULL OR q.lease_until < now()`,
+    [kind, orderRef, provider, leaseMs],
   );
-  return { stale: rows[0]?.stale ?? false };
+  return rowCount === 1;
+}
+
+/**
+ * After an answer (found or not found). A query due by the schedule uses up a slot of a still
+ * PENDING order (past the last one the order is marked stale and leaves the schedule). Then: a
+ * hint that arrived since the claim asks again at once; a PENDING order waits for its next slot;
+ * anything else leaves the schedule. The row is locked first, so a hint committing meanwhile is
+ * either seen here or finds no row and schedules its own query. Returns whether the order just
+ * became stale.
+ */
+export async function finishAnsweredQuery(
+  pool: pg.Pool,
+  kind: string,
+  orderRef: string,
+  scheduleMs: readonly number[],
+  usesSlot: boolean,
+): Promise<{ stale: boolean }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const queued = await client.query<{ fresh_hint: boolean }>(
+      `SELECT coalesce(hint_at > claimed_at, false) AS fresh_hint FROM provider_queries WHERE kind = $1 AND order_ref = $2 FOR UPDATE`,
+      [kind, orderRef],
+    );
+    let becameStale = false;
+    if (usesSlot) {
+      const used = await client.query<{ stale: boolean }>(
+        `UPDATE orders SET query_slot = query_slot + 1, stale = query_slot + 1 >= cardinality($3::bigint[])
+         WHERE kind = $1 AND order_ref = $2 AND state = 'PENDING' AND NOT stale RETURNING stale`,
+        [kind, orderRef, scheduleMs],
+      );
+      becameStale = used.rows[0]?.stale ?? false;
+    }
+    if (queued.rows[0]?.fresh_hint === true) {
+      await client.query(`UPDATE provider_queries SET due_at = now(), lease_until = NULL WHERE kind = $1 AND order_ref = $2`, [kind, orderRef]);
+    } else {
+      const next = await client.query(
+        `UPDATE provider_queries q SET lease_until = NULL, failures = 0,
+           due_at = now() + ($3::bigint[])[least(o.query_slot + 1, cardinality($3::bigint[]))] * interval '1 millisecond'
+         FROM orders o
+         WHERE q.kind = $1 AND q.order_ref = $2 AND o.kind = q.kind AND o.order_ref = q.order_ref AND o.state = 'PENDING' AND NOT o.stale`,
+        [kind, orderRef, scheduleMs],
+      );
+      if (next.rowCount === 0) await client.query('DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
+    }
+    await client.query('COMMIT');
+    return { stale: becameStale };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** A try-later answer does not use up a slot: the same slot's wait, then ask again. */
@@ -148,9 +187,16 @@ export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: strin
   );
 }
 
-/** Removes an order from the schedule (final, or not queryable any more). */
+/**
+ * Removes an order from the schedule without asking (final, or not queryable any more), unless a
+ * hint arrived since the claim: then it stays, due now.
+ */
 export async function dropQuery(pool: pg.Pool, kind: string, orderRef: string): Promise<void> {
-  await pool.query('DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
+  await pool.query(
+    `DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2 AND (hint_at IS NULL OR claimed_at IS NULL OR hint_at <= claimed_at)`,
+    [kind, orderRef],
+  );
+  await pool.query('UPDATE provider_queries SET lease_until = NULL WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
 }
 
 /**

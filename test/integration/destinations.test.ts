@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDestinations } from '../../src/destinations/index.js';
 import type { Destination } from '../../src/domain/destination.js';
 import { createForwarder, type Forwarder } from '../../src/forwarder/forwarder.js';
+import { retireDestinationsJob } from '../../src/jobs/retire-destinations.js';
 import { createLogger } from '../../src/logger.js';
 import { FORWARD_SECRET, OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
@@ -29,7 +30,7 @@ afterEach(async () => {
     await forwarder.stop();
     await Promise.all(destinations.map((destination) => destination.close()));
   }
-  for (const app of apps.splice(0)) await app.close();
+  for (const app of apps.splice(0).reverse()) await app.close();
   fast.received.length = 0;
   slow.received.length = 0;
 });
@@ -78,6 +79,9 @@ describe('destinations', () => {
   it('marks the pending deliveries of a removed destination dead, and they hold nothing back', async () => {
     const t = await app([fast.url, slow.url]);
     const ref = await notify(t);
+    // The service restarted with the slow destination removed from FORWARD_URLS.
+    const retire = retireDestinationsJob(t.db.pool, [{ url: fast.url, id: fast.url }], createLogger('silent'));
+    retire.start();
     forward(t, [fast.url]);
     await waitFor(async () => (await deliveries(t)).every((row) => row.status !== 'pending'), 5_000, 'both settled');
     expect(await deliveries(t)).toEqual([
@@ -85,6 +89,28 @@ describe('destinations', () => {
       { url: slow.url, status: 'dead', last_error: 'DESTINATION_REMOVED' },
     ]);
     expect(fast.received.map((request) => JSON.parse(request.body).data.orderRef)).toEqual([ref]);
+    await retire.stop();
+
+    // On the service as restarted, retrying such a delivery would leave it pending for ever: refused.
+    const restarted = await startTestApp({ DATABASE_URL: t.database.url, FORWARD_URLS: fast.url, FORWARD_SECRET });
+    apps.push(restarted);
+    const { rows } = await t.db.pool.query<{ id: string }>("SELECT id FROM deliveries WHERE last_error = 'DESTINATION_REMOVED'");
+    const retried = await restarted.app.inject({ method: 'POST', url: `/ops/deliveries/dlv_${rows[0]?.id}/retry`, headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json()).toMatchObject({ code: 'DESTINATION_REMOVED' });
+    expect((await deliveries(t))[1]).toMatchObject({ status: 'dead' });
+  });
+
+  it('renames deliveries stored under a URL with credentials to the destination without them', async () => {
+    const t = await app([fast.url]);
+    await notify(t);
+    const raw = withCredentials(fast.url, 'merchant', 'old-secret');
+    await t.db.pool.query('UPDATE deliveries SET url = $1', [raw]);
+    const job = retireDestinationsJob(t.db.pool, [{ url: raw, id: withCredentials(fast.url, '***', '***') }], createLogger('silent'));
+    job.start();
+    await waitFor(async () => (await deliveries(t))[0]?.url === withCredentials(fast.url, '***', '***'), 5_000, 'renamed');
+    await job.stop();
+    expect(await deliveries(t)).toEqual([{ url: withCredentials(fast.url, '***', '***'), status: 'pending', last_error: null }]);
   });
 
   it('keeps the pending deliveries of a destination whose password was rotated, and never stores or shows the password', async () => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Histogram } from 'prom-client';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
-import type { Provider, Refusal } from '../../domain/provider.js';
+import type { Provider, Refusal, VerifyResult } from '../../domain/provider.js';
 import type { Metrics } from '../../plugins/metrics.js';
 import { documentedAs } from '../../plugins/openapi.js';
 import type { Database } from '../../store/database.js';
@@ -57,9 +57,15 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
       const targets = options.targetsFor(provider, kind);
       const route = { provider: provider.name, kind };
       app.post(`/notify/${provider.name}/${kind}`, { config: { ...documentedAs(notifyRouteDocs(provider, kind)), notify: route } }, async (request, reply) => {
-        if (!provider.configured) throw new AppError('PROVIDER_NOT_CONFIGURED', `${provider.name} is not configured`);
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const result = provider.verify(kind, body, request.headers);
+        if (!provider.configured) {
+          // Refused whatever it says, but kept for forensics like any refusal with a readable body.
+          const refusal: Refusal = { ok: false, code: 'PROVIDER_NOT_CONFIGURED', detail: `${provider.name} is not configured`, record: recordOf(result, body) };
+          request.log.info({ ...route, code: refusal.code }, 'notification refused');
+          await recordRefusal(request.log, db, provider.name, kind, refusal);
+          throw new AppError(refusal.code, refusal.detail);
+        }
 
         if (!result.ok) {
           request.log.info({ ...route, code: result.code, reason: result.detail }, 'notification refused');
@@ -87,6 +93,13 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
       });
     }
   }
+}
+
+/** What a refused request is recorded as: the provider's reading of it, when it could read it. */
+function recordOf(result: VerifyResult, body: Buffer): Refusal['record'] {
+  if (!result.ok) return result.record;
+  const { notification } = result;
+  return { body: body.toString('utf8'), request: notification.request, orderRef: notification.orderRef, msgId: notification.msgId };
 }
 
 async function recordRefusal(log: FastifyInstance['log'], db: Database, provider: string, kind: string, refusal: Refusal): Promise<void> {

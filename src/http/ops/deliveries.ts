@@ -15,7 +15,7 @@ export const DeliveryListQuerySchema = z.strictObject({
 
 const DeliveryParamsSchema = z.object({ id: z.string().describe(`${DELIVERY_ID_PREFIX}<number>`) });
 
-export async function deliveryRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
+export async function deliveryRoutes(app: FastifyInstance, options: { db: Database; destinations: readonly string[] }): Promise<void> {
   app.get<{ Querystring: z.output<typeof DeliveryListQuerySchema> }>(
     '/deliveries',
     {
@@ -51,9 +51,10 @@ export async function deliveryRoutes(app: FastifyInstance, options: { db: Databa
     },
     async (request, reply) => {
       const id = parseDeliveryId(request.params.id);
-      const result = id === undefined ? 'not-found' : await retryDelivery(options.db, id);
+      const result = id === undefined ? 'not-found' : await retryDelivery(options.db, id, options.destinations);
       if (result === 'not-found') throw new AppError('NOT_FOUND', undefined, 'No such delivery.');
       if (result === 'already-delivered') throw new AppError('ALREADY_DELIVERED');
+      if (result === 'destination-removed') throw new AppError('DESTINATION_REMOVED');
       request.log.info({ deliveryId: request.params.id }, 'delivery retry requested');
       return reply.code(202).send({ delivery: result.retried });
     },

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { Database } from '../../store/database.js';
 import { listNotifications } from '../../store/notifications.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema } from './schemas.js';
+import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema, OrderRefSchema } from './schemas.js';
 
 export const NotificationListQuerySchema = z.strictObject({
   status: z.enum(['accepted', 'rejected', 'unverified']).optional(),
   source: z.enum(['notification', 'query']).optional(),
   kind: KindSchema.optional(),
-  orderRef: z.string().min(1).optional(),
+  orderRef: OrderRefSchema.optional(),
   limit: LimitSchema,
   cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
 });

@@ -7,9 +7,9 @@ import { providerOfKind } from '../../providers/index.js';
 import type { Database } from '../../store/database.js';
 import type { IngestTargets } from '../../store/ingest.js';
 import { findOrder, registerExpectedOrder } from '../../store/orders.js';
-import { KindSchema, OPS_SECURITY, OrderSchema, errorReplies } from './schemas.js';
+import { KindSchema, OPS_SECURITY, OrderSchema, errorReplies, OrderRefSchema } from './schemas.js';
 
-const OrderPathSchema = z.object({ kind: KindSchema, orderRef: z.string().min(1).max(8_192) });
+const OrderPathSchema = z.object({ kind: KindSchema, orderRef: OrderRefSchema });
 
 const ExpectedOrderSchema = z.strictObject({
   amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('the amount the merchant expects, in minor units'),
@@ -59,7 +59,8 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
       if (provider?.query === undefined || !provider.isQueryable(kind)) {
         throw new AppError('NOT_QUERYABLE', `${kind} orders cannot be queried here`);
       }
-      const result = await reconciler.ask(provider, kind, orderRef);
+      const result = await reconciler.askNow(provider, kind, orderRef);
+      if (result === 'busy') throw new AppError('PROVIDER_UNAVAILABLE', 'a query of this order is in flight', 'A query of this order is already in flight; try again shortly.');
       if ('detail' in result) throw new AppError('PROVIDER_UNAVAILABLE', result.detail);
       request.log.info({ kind, orderRef, outcome: result.outcome }, 'order reconciled on request');
       return { order: (await findOrder(db.prisma, kind, orderRef)) ?? null, query: { outcome: result.outcome, providerState: result.providerState } };
@@ -81,7 +82,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
         response: {
           200: z.object({ order: OrderSchema }).describe('The order existed; its expected amount is set'),
           201: z.object({ order: OrderSchema }).describe('Registered'),
-          ...errorReplies(400, 401, 429),
+          ...errorReplies(400, 401, 409, 429),
         },
       },
     },
@@ -89,7 +90,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
       const { kind, orderRef } = request.params;
       const provider = providerOfKind(providers, kind) as Provider;
       const { firstQueryAfterMs } = options.targetsFor(provider, kind);
-      const { order, created } = await registerExpectedOrder(db.prisma, {
+      const registered = await registerExpectedOrder(db.prisma, {
         provider: provider.name,
         kind,
         orderRef,
@@ -97,6 +98,8 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
         currency: request.body.currency,
         firstQueryAfterMs,
       });
+      if (registered === 'currency-mismatch') throw new AppError('CURRENCY_MISMATCH', `${kind}/${orderRef} is not in ${request.body.currency}`);
+      const { order, created } = registered;
       request.log.info({ kind, orderRef, created }, 'expected order registered');
       return reply.code(created ? 201 : 200).send({ order });
     },

@@ -18,6 +18,8 @@ export interface OpsRoutesOptions {
   db: Database;
   providers: readonly Provider[];
   reconciler: Reconciler;
+  /** Configured destination ids: a delivery to another one cannot be retried. */
+  destinations: readonly string[];
   targetsFor: (provider: Provider, kind: string) => IngestTargets;
 }
 
@@ -33,7 +35,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   app.setNotFoundHandler(notFoundHandler);
   await app.register(orderRoutes, { db: options.db });
   await app.register(notificationRoutes, { db: options.db });
-  await app.register(deliveryRoutes, { db: options.db });
+  await app.register(deliveryRoutes, { db: options.db, destinations: options.destinations });
   await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
   await app.register(summaryRoutes, { db: options.db });
 }

@@ -8,6 +8,16 @@ import { ErrorBodySchema } from '../../plugins/error-handler.js';
 export const ORDER_KINDS = ['disbursement', 'repayment', 'static-qr', 'payin', 'payout'] as const;
 export const PROVIDERS = ['starpay', 'starpago'] as const;
 export const KindSchema = z.enum(ORDER_KINDS);
+
+/**
+ * An order reference given by an ops caller. PostgreSQL text holds neither NUL nor a lone
+ * surrogate (references stored with one hold U+FFFD instead): such input is a clear 400.
+ */
+export const OrderRefSchema = z
+  .string()
+  .min(1)
+  .max(8_192)
+  .refine((text) => !text.includes('\0') && text.isWellFormed(), 'must not contain NUL or a lone surrogate');
 export const ProviderSchema = z.enum(PROVIDERS);
 const timestamp = z.iso.datetime();
 
@@ -95,7 +105,7 @@ const ERROR_DESCRIPTIONS = {
   400: 'A bad parameter; the message names it (INVALID_PARAMETER)',
   401: 'Missing or wrong bearer token (UNAUTHORIZED)',
   404: 'Not found (NOT_FOUND)',
-  409: 'Conflicts with the resource: already delivered, or not queryable (ALREADY_DELIVERED, NOT_QUERYABLE)',
+  409: 'Conflicts with the resource: already delivered, destination removed, not queryable, or in another currency (ALREADY_DELIVERED, DESTINATION_REMOVED, NOT_QUERYABLE, CURRENCY_MISMATCH)',
   429: 'Too many requests from this address (RATE_LIMITED)',
   502: 'The provider could not be asked, said to try later, or answered unverifiably (PROVIDER_UNAVAILABLE)',
 } as const;

@@ -61,7 +61,8 @@ export function createStarpagoProvider(options: StarpagoProviderOptions): Provid
     verify,
     describe: describeStarpagoRoute,
     ...(api === undefined ? {} : { query: (kind: string, orderRef: string) => (isKind(kind) ? api.query(kind, orderRef) : Promise.resolve(unknownKind(kind))) }),
-    isQueryable: isKind,
+    // Without the API nothing can be asked: such orders never enter the schedule.
+    isQueryable: (kind: string) => api !== undefined && isKind(kind),
   };
 }
 

@@ -1,0 +1,10 @@
+-- When the last unverified hint asked for a query, and when the query was last claimed: a hint
+-- that arrives after the claim asks again at once (the answer being recorded may predate it), and
+-- only queries due by the schedule use up one of its slots.
+ALTER TABLE provider_queries
+  ADD COLUMN hint_at timestamptz,
+  ADD COLUMN claimed_at timestamptz;
+
+-- GET /ops/summary's last notification per kind: the newest accepted provider notification of
+-- a kind, found at the top of this index however many query answers and refusals follow it.
+CREATE INDEX notifications_kind_notified_id_idx ON notifications (kind, id DESC) WHERE status = 'accepted' AND source = 'notification';
