@@ -134,6 +134,23 @@ describe('key rotation', () => {
   });
 });
 
+describe('Starpay not configured (no platform key)', () => {
+  it('answers 401 PROVIDER_NOT_CONFIGURED even to a well-signed notification, stores no order, and records the refusal', async () => {
+    const unconfigured = await startTestApp({ STARPAY_PUBLIC_KEYS: '' });
+    try {
+      const fields = requestFields();
+      const response = await unconfigured.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: signedBody(fields, unconfigured.starpay.privateKey) });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED' });
+      const { rows } = await unconfigured.db.pool.query('SELECT status, reason, order_ref FROM notifications');
+      expect(rows).toEqual([{ status: 'rejected', reason: 'PROVIDER_NOT_CONFIGURED', order_ref: fields.originalMsgId }]);
+      expect((await unconfigured.db.pool.query('SELECT 1 FROM orders')).rowCount).toBe(0);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+});
+
 describe('refusals', () => {
   it('answers 401 to a missing signature and records the refusal', async () => {
     const fields = requestFields();

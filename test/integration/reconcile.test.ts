@@ -133,6 +133,42 @@ describe('reconciliation against the Starpay query API', () => {
     expect(listed.json<{ items: { orderRef: string }[] }>().items.map((item) => item.orderRef)).toContain(ref);
   });
 
+  it('sets the expected amount of a SUCCESS order that has no amount, and refuses another currency', async () => {
+    const ref = newRef();
+    await notify('repayment', { originalMsgId: ref, trxState: 'SUCCESS', trxAmount: undefined, currency: undefined });
+    const registered = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: 700, currency: 'PHP' });
+    expect(registered.statusCode).toBe(200);
+    expect(registered.json()).toMatchObject({ order: { state: 'SUCCESS', amount: null, expectedAmount: 700, amountMismatch: false, currency: 'PHP' } });
+
+    const other = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: 14, currency: 'USD' });
+    expect(other.statusCode).toBe(409);
+    expect(other.json()).toMatchObject({ code: 'CURRENCY_MISMATCH' });
+    expect((await order('repayment', ref))?.order).toMatchObject({ expectedAmount: 700, currency: 'PHP' });
+  });
+
+  it('clears an amount mismatch when the expected amount is corrected', async () => {
+    const ref = newRef();
+    await ops('PUT', `/ops/orders/disbursement/${ref}`, { amount: 100, currency: 'PHP' });
+    await notify('disbursement', { originalMsgId: ref, trxState: 'SUCCESS', trxAmount: 150 });
+    expect((await order('disbursement', ref))?.order).toMatchObject({ amountMismatch: true });
+    await ops('PUT', `/ops/orders/disbursement/${ref}`, { amount: 150, currency: 'PHP' });
+    expect((await order('disbursement', ref))?.order).toMatchObject({ amountMismatch: false, expectedAmount: 150 });
+  });
+
+  it('answers 400 to a reference holding NUL, and touches nothing', async () => {
+    for (const [method, url] of [
+      ['PUT', '/ops/orders/repayment/a%00b'],
+      ['POST', '/ops/orders/repayment/a%00b/reconcile'],
+      ['GET', '/ops/orders/repayment/a%00b'],
+      ['GET', '/ops/orders?orderRef=a%00b'],
+    ] as const) {
+      const response = await ops(method, url, method === 'PUT' ? { amount: 1, currency: 'PHP' } : undefined);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json(), url).toMatchObject({ code: 'INVALID_PARAMETER', message: expect.stringContaining('orderRef') });
+    }
+    expect(fake.requests.filter((request) => request.originalMsgId?.startsWith('a') === true)).toHaveLength(0);
+  });
+
   it('refuses a bad expected order with a 400 naming the field, and registers nothing', async () => {
     const ref = newRef();
     const response = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: 12.5, currency: 'PHP' });

@@ -189,6 +189,20 @@ describe('a StarPago v3 callback', () => {
     expect((await orderDetail(t.app, 'payin', ref))?.events).toHaveLength(1);
   });
 
+  it('uses up no slot of the schedule when a hint asked for the query: many hints never make an order stale', async () => {
+    const ref = merOrderNo('HINTS');
+    fake.setOrder('payin', ref, truth('PENDING', { paidAmount: null }));
+    // More hints than the schedule has slots (three), each asking at once.
+    for (let i = 0; i < 5; i++) {
+      await hint('payin', v3Fields({ merOrderNo: ref, status: 'PENDING', updateTime: 1700000000000 + i }));
+      await settle(ref);
+    }
+    expect(queriesOf(ref)).toHaveLength(5);
+    const { rows } = await t.db.pool.query('SELECT query_slot, stale FROM orders WHERE kind = $1 AND order_ref = $2', ['payin', ref]);
+    expect(rows[0]).toEqual({ query_slot: 0, stale: false });
+    expect((await scheduledQuery('payin', ref))?.due_in_ms).toBeGreaterThan(0);
+  });
+
   it('asks again when it arrives again while its order is not final, and not once the order is final', async () => {
     const fields = v3Fields({ status: 'PENDING' });
     const ref = fields.merOrderNo as string;

@@ -96,3 +96,13 @@ describe('loadStarpayKeys', () => {
     await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS: 'not-a-key' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS: /);
   });
 });
+
+describe('createDestinations', () => {
+  it('refuses a destination listed twice, credentials aside, naming it without them', async () => {
+    const { createDestinations } = await import('../../src/destinations/index.js');
+    const build = () =>
+      createDestinations(['https://merchant:one@hooks.example/a', 'https://merchant:two@hooks.example/a'], { timeoutMs: 1_000, webhookSecret: 'whsec_dGVzdA==' });
+    expect(build).toThrow('FORWARD_URLS: https://***:***@hooks.example/a is listed twice (credentials aside)');
+    expect(build).not.toThrow(/one|two/);
+  });
+});
