@@ -8,14 +8,15 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
+import { PROVIDER_NAMES } from '../providers/index.js';
 import { withDeadline } from './deadline.js';
 import { describeError, urlSecrets } from './describe-error.js';
 import type { DestinationOptions } from './index.js';
 import { lazyConnection } from './lazy-connection.js';
 import { redactUrl } from './redact-url.js';
 
-/** The providers' event types start with these; a created stream captures exactly them. */
-const PROVIDER_SUBJECTS = ['starpay.>', 'starpago.>'];
+/** The providers' event types start with their names; a created stream captures exactly them. */
+const PROVIDER_SUBJECTS = PROVIDER_NAMES.map((name) => `${name}.>`);
 
 /** Stream names may not hold whitespace, `.`, `*`, `>` or path separators. */
 const STREAM_NAME = /^[^\s.*>/\\]+$/;

@@ -2,8 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Provider } from '../domain/provider.js';
-import { createStarpagoProvider } from './starpago/index.js';
+import { createStarpagoProvider, STARPAGO_KINDS } from './starpago/index.js';
 import { createStarpayProvider } from './starpay/index.js';
+import { NOTIFICATION_KINDS } from './starpay/notification.js';
 import { createStarpayQueryClient } from './starpay/query-client.js';
 
 /** Every provider API call gives up after this long: a stuck provider must not hold a query slot. */
@@ -19,15 +20,30 @@ export interface ProviderSetup {
 }
 
 /**
- * Every provider the service knows, configured or not (an unconfigured one answers 401). Adding a
- * provider is a folder under src/providers/ and a line here.
+ * Every provider the service knows: its name, its order kinds (unique across providers) and how it
+ * is built from the configuration. Adding a provider is a folder under src/providers/ and a line
+ * here; its kinds get their notify routes, ops filters and broker subjects from this list.
  */
+const REGISTRY = [
+  {
+    name: 'starpay',
+    kinds: NOTIFICATION_KINDS,
+    create: (setup: ProviderSetup) => createStarpayProvider({ keys: setup.starpayKeys, mchId: setup.config.starpayMchId, query: starpayQuery(setup) }),
+  },
+  {
+    name: 'starpago',
+    kinds: STARPAGO_KINDS,
+    create: ({ config, logger }: ProviderSetup) =>
+      createStarpagoProvider({ ...config.starpago, timeoutMs: QUERY_TIMEOUT_MS, logger: logger.child({ provider: 'starpago' }) }),
+  },
+] as const;
+
+export const PROVIDER_NAMES: readonly string[] = REGISTRY.map((entry) => entry.name);
+export const ORDER_KINDS: readonly string[] = REGISTRY.flatMap((entry) => entry.kinds);
+
+/** Every provider, configured or not (an unconfigured one answers 401). */
 export function createProviders(setup: ProviderSetup): Provider[] {
-  const { config, logger } = setup;
-  return [
-    createStarpayProvider({ keys: setup.starpayKeys, mchId: config.starpayMchId, query: starpayQuery(setup) }),
-    createStarpagoProvider({ ...config.starpago, timeoutMs: QUERY_TIMEOUT_MS, logger: logger.child({ provider: 'starpago' }) }),
-  ];
+  return REGISTRY.map((entry) => entry.create(setup));
 }
 
 function starpayQuery(setup: ProviderSetup) {

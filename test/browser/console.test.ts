@@ -158,8 +158,8 @@ async function afterCall(page: Page, pathname: string | RegExp, action: () => Pr
     const called = new URL(response.url()).pathname;
     return typeof pathname === 'string' ? called === pathname : pathname.test(called);
   });
-  await action();
-  await answered;
+  // Together: a failing action must not leave the wait for its answer unhandled.
+  await Promise.all([answered, action()]);
   await page.getByText('Loading…').waitFor({ state: 'detached' });
 }
 
@@ -410,7 +410,7 @@ describe('dead deliveries and rejected notifications', () => {
   it('lists dead deliveries, each with a Retry button that sends it again', async () => {
     const page = await openConsole();
     await signIn(page);
-    await afterCall(page, '/ops/deliveries', () => page.getByRole('link', { name: 'Dead deliveries' }).click());
+    await afterCall(page, '/ops/deliveries', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead deliveries' }).click());
     const dead = (await sql.query<{ ref: string }>("SELECT 'dlv_' || d.id AS ref FROM deliveries d WHERE d.status = 'dead' ORDER BY d.id DESC")).rows.map(
       (row) => row.ref,
     );
@@ -427,7 +427,7 @@ describe('dead deliveries and rejected notifications', () => {
   it('lists rejected notifications with their reason', async () => {
     const page = await openConsole();
     await signIn(page);
-    await afterCall(page, '/ops/notifications', () => page.getByRole('link', { name: 'Rejected notifications' }).click());
+    await afterCall(page, '/ops/notifications', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rejected notifications' }).click());
     const entry = page.locator('li', { hasText: 'FORGED-0001' });
     expect(await entry.textContent()).toContain('SIGNATURE_INVALID');
   });

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import { ErrorBodySchema } from '../../plugins/error-handler.js';
+import { ORDER_KINDS, PROVIDER_NAMES } from '../../providers/index.js';
 
 /** The shapes of the ops API, shared by the reply check and /openapi.json. */
 
 /** Every order kind of every provider (kinds are unique across providers). */
-export const ORDER_KINDS = ['disbursement', 'repayment', 'static-qr', 'payin', 'payout'] as const;
-export const PROVIDERS = ['starpay', 'starpago'] as const;
-export const KindSchema = z.enum(ORDER_KINDS);
+export const KindSchema = z.enum(ORDER_KINDS as [string, ...string[]]);
 
 /**
  * An order reference given by an ops caller. PostgreSQL text holds neither NUL nor a lone
@@ -18,7 +17,7 @@ export const OrderRefSchema = z
   .min(1)
   .max(8_192)
   .refine((text) => !text.includes('\0') && text.isWellFormed(), 'must not contain NUL or a lone surrogate');
-export const ProviderSchema = z.enum(PROVIDERS);
+export const ProviderSchema = z.enum(PROVIDER_NAMES as [string, ...string[]]);
 const timestamp = z.iso.datetime();
 
 export const OrderSchema = z.object({

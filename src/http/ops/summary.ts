@@ -3,18 +3,19 @@ import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { summarise } from '../../store/summary.js';
-import { OPS_SECURITY, ORDER_KINDS, errorReplies } from './schemas.js';
+import { ORDER_KINDS } from '../../providers/index.js';
+import { KindSchema, OPS_SECURITY, errorReplies } from './schemas.js';
 
 const count = z.number().int();
 const perState = z.object(Object.fromEntries(ORDER_STATES.map((state) => [state, count])) as Record<(typeof ORDER_STATES)[number], typeof count>);
 
 const SummarySchema = z.object({
-  orders: z.record(z.enum(ORDER_KINDS), perState).describe('orders per kind and state'),
+  orders: z.record(KindSchema, perState).describe('orders per kind and state'),
   conflicts: count,
   stale: count,
   amountMismatches: count,
   deliveries: z.object({ pending: count, dead: count }),
-  lastNotificationAt: z.record(z.enum(ORDER_KINDS), z.iso.datetime().nullable()).describe('the last provider notification accepted, per kind (query answers not counted)'),
+  lastNotificationAt: z.record(KindSchema, z.iso.datetime().nullable()).describe('the last provider notification accepted, per kind (query answers not counted)'),
 });
 
 export async function summaryRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
