@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeStarpay, type FakeStarpay } from '../../src/sandbox/starpay-api.js';
-import { readSignedMember } from '../../src/providers/starpay/signed-member.js';
+import { readSignedMember } from '../../src/providers/starpay/envelope.js';
 import { parseJson } from '../../src/providers/starpay/envelope.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { checkSignature } from '../../src/providers/starpay/signature.js';

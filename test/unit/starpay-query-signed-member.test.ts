@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSignedMember } from '../../src/providers/starpay/signed-member.js';
+import { readSignedMember } from '../../src/providers/starpay/envelope.js';
 import { EnvelopeError, parseJson } from '../../src/providers/starpay/envelope.js';
 
 const read = (text: string) => readSignedMember(text, parseJson(text), 'response');

@@ -44,26 +44,43 @@ export function readEnvelope(text: string, parsed: unknown): Envelope {
     envelope = parsed[0];
     envelopeStart = skipWhitespace(text, text.indexOf('[') + 1);
   }
-  if (!isPlainObject(envelope)) throw new EnvelopeError('body must be an object with request and signature');
+  const { value, signedText, signature } = readSignedMember(text, envelope, 'request', envelopeStart);
+  return { request: value, signedText, signature };
+}
 
-  const members = topLevelMembers(text, envelopeStart);
-  const requestSpan = members.get('request');
-  if (requestSpan === undefined) throw new EnvelopeError('request is missing');
+/** A signed member of a Starpay envelope: `{"<member>": {…}, "signature": "…"}`. */
+export interface SignedMember {
+  /** The parsed member object. */
+  value: Record<string, unknown>;
+  /** The exact text that was signed: the member's source span, or the decoded content of a string member. */
+  signedText: string;
+  /** The `signature` member, if it is a string. */
+  signature: string | undefined;
+}
 
-  const rawRequest = envelope.request;
-  let request: unknown;
+/**
+ * Reads one member of the envelope object that starts at `from` in `text` (the source of
+ * `envelope`, already known to be valid JSON) by its source span, never by re-serialising:
+ * `request` in notifications, `response` in query answers. A member given as a JSON string (seen
+ * on a related deployment of the same platform) is signed as its content.
+ */
+export function readSignedMember(text: string, envelope: unknown, member: string, from = 0): SignedMember {
+  if (!isPlainObject(envelope)) throw new EnvelopeError(`body must be an object with ${member} and signature`);
+  const span = topLevelMembers(text, from, member).get(member);
+  if (span === undefined) throw new EnvelopeError(`${member} is missing`);
+
+  const raw = envelope[member];
+  let value: unknown;
   let signedText: string;
-  if (typeof rawRequest === 'string') {
-    signedText = rawRequest;
-    request = parseJson(rawRequest);
+  if (typeof raw === 'string') {
+    signedText = raw;
+    value = parseJson(raw);
   } else {
-    signedText = text.slice(requestSpan.start, requestSpan.end);
-    request = rawRequest;
+    signedText = text.slice(span.start, span.end);
+    value = raw;
   }
-  if (!isPlainObject(request)) throw new EnvelopeError('request must be a JSON object');
-
-  const signature = typeof envelope.signature === 'string' ? envelope.signature : undefined;
-  return { request, signedText, signature };
+  if (!isPlainObject(value)) throw new EnvelopeError(`${member} must be a JSON object`);
+  return { value, signedText, signature: typeof envelope.signature === 'string' ? envelope.signature : undefined };
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -79,10 +96,10 @@ interface Span {
  * Source spans of the members of the object starting at `from` (the text is already known to be
  * valid JSON). A repeated member is refused: its meaning would depend on the parser.
  */
-function topLevelMembers(text: string, from: number): Map<string, Span> {
+function topLevelMembers(text: string, from: number, member: string): Map<string, Span> {
   const members = new Map<string, Span>();
   let i = skipWhitespace(text, from);
-  if (text[i] !== '{') throw new EnvelopeError('body must be an object with request and signature');
+  if (text[i] !== '{') throw new EnvelopeError(`body must be an object with ${member} and signature`);
   i = skipWhitespace(text, i + 1);
   while (text[i] !== '}') {
     const keyEnd = skipString(text, i);

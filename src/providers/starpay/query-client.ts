@@ -5,7 +5,7 @@ import type { QueryAnswer, StateReport } from '../../domain/provider.js';
 import { decodeBody, EnvelopeError, parseJson } from './envelope.js';
 import { toNotification } from './notification.js';
 import { checkSignature } from './signature.js';
-import { readSignedMember } from './signed-member.js';
+import { readSignedMember } from './envelope.js';
 
 /** Starpay kinds with a query by order reference (5.4, 6.2); static-QR payments have none. */
 export const STARPAY_QUERY_KINDS = ['disbursement', 'repayment'] as const;
