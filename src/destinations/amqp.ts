@@ -1,6 +1,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
+import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from './describe-error.js';
 import type { DestinationOptions } from './index.js';
 import { lazyConnection } from './lazy-connection.js';
@@ -40,8 +41,7 @@ export function createAmqpDestination(url: URL, options: DestinationOptions): Am
   const secrets = urlSecrets(url);
   const { timeoutMs } = options;
 
-  let closing = false;
-  const inFlight = new Set<Promise<DeliveryResult>>();
+  const inFlight = inFlightDeliveries();
 
   async function openSession(): Promise<Session> {
     const model = await amqp.connect(connectUrl, {
@@ -93,19 +93,9 @@ export function createAmqpDestination(url: URL, options: DestinationOptions): Am
   return {
     id,
     type: 'amqp',
-    async deliver(event) {
-      if (closing) return { ok: false, error: 'destination closed' };
-      const attempt = publish(event);
-      inFlight.add(attempt);
-      try {
-        return await attempt;
-      } finally {
-        inFlight.delete(attempt);
-      }
-    },
+    deliver: (event) => inFlight.run(() => publish(event)),
     async close() {
-      closing = true;
-      await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
       const last = await connection.release();
       if (last === undefined || !last.alive) return;
       last.alive = false;

@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import type { Destination, DeliveryResult, OutboundEvent } from '../domain/destination.js';
 import { parseRetryAfter } from '../domain/retry-policy.js';
+import { inFlightDeliveries } from './in-flight.js';
 import type { DestinationOptions } from './index.js';
 import { redactUrl } from './redact-url.js';
 import { webhookHeaders } from './webhook-signature.js';
@@ -22,7 +23,7 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   bare.password = '';
   const target = bare.toString();
   const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = inFlightDeliveries();
 
   async function post(event: OutboundEvent): Promise<DeliveryResult> {
     const headers: Record<string, string> = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
@@ -46,14 +47,9 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   return {
     id: redactUrl(url.toString()),
     type: 'http',
-    deliver(event) {
-      const attempt = post(event);
-      inFlight.add(attempt);
-      void attempt.finally(() => inFlight.delete(attempt));
-      return attempt;
-    },
+    deliver: (event) => inFlight.run(() => post(event)),
     async close() {
-      await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
       await agent.close();
     },
   };

@@ -10,6 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
 import { PROVIDER_NAMES } from '../providers/index.js';
 import { withDeadline } from './deadline.js';
+import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from './describe-error.js';
 import type { DestinationOptions } from './index.js';
 import { lazyConnection } from './lazy-connection.js';
@@ -81,8 +82,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
   const { timeoutMs } = options;
   const streamSubjects = PROVIDER_SUBJECTS.map((subject) => target.subjectPrefix + subject);
 
-  let closing = false;
-  const inFlight = new Set<Promise<DeliveryResult>>();
+  const inFlight = inFlightDeliveries();
   // Subjects a stream is known to capture on the current connection; checked before their first publish.
   let captured = new Set<string>();
 
@@ -151,19 +151,9 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
   return {
     id,
     type: 'nats',
-    async deliver(event) {
-      if (closing) return { ok: false, error: 'destination closed' };
-      const attempt = publish(event);
-      inFlight.add(attempt);
-      try {
-        return await attempt;
-      } finally {
-        inFlight.delete(attempt);
-      }
-    },
+    deliver: (event) => inFlight.run(() => publish(event)),
     async close() {
-      closing = true;
-      await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
       const last = await connection.release();
       if (last === undefined || last.nc.isClosed()) return;
       // A drain waits for the server; one that is unreachable must not hold up shutdown.
