@@ -1,11 +1,12 @@
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp, ingestTargetsFor, metricsFor } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
 import { createDestinations } from './destinations/index.js';
-import { createForwarder } from './forwarder/forwarder.js';
+import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { pruneNotificationsJob } from './jobs/prune-notifications.js';
 import { retireDestinationsJob } from './jobs/retire-destinations.js';
@@ -14,7 +15,7 @@ import { createLogger } from './logger.js';
 import { createProviders, QUERY_TIMEOUT_MS } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
-import { openDatabase } from './store/database.js';
+import { openDatabase, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
 const EMBEDDED_DATABASE_NAME = 'starpay';
@@ -49,14 +50,9 @@ async function main(): Promise<void> {
   }
 
   // Everything started below is stopped, in reverse, on every exit path this process controls.
-  let embedded: EmbeddedDatabase | undefined;
-  // eslint-disable-next-line prefer-const -- assigned below, read by stopEverything before that
-  let db: ReturnType<typeof openDatabase> | undefined;
-  // eslint-disable-next-line prefer-const -- likewise
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
-  let forwarder: ReturnType<typeof createForwarder> | undefined;
-  const jobs: Job[] = [];
+  const started: { embedded?: EmbeddedDatabase; db?: Database; app?: FastifyInstance; forwarder?: Forwarder; jobs: Job[] } = { jobs: [] };
   stopEverything = async () => {
+    const { app, forwarder, jobs, db, embedded } = started;
     // Stop taking requests, claiming deliveries and running jobs; let the in-flight ones finish.
     await Promise.all([app?.close(), forwarder?.stop(), ...jobs.map((job) => job.stop())]);
     await Promise.allSettled(destinations.map((destination) => destination.close()));
@@ -75,12 +71,14 @@ async function main(): Promise<void> {
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
     const directory = path.resolve(config.dataDir, 'postgres');
-    embedded = await startEmbeddedPostgres({ directory, persistent: true, onLog: (line) => log.debug({ line }, 'postgres') });
+    const embedded = await startEmbeddedPostgres({ directory, persistent: true, onLog: (line) => log.debug({ line }, 'postgres') });
+    started.embedded = embedded;
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
     log.info({ directory }, 'DATABASE_URL is unset: started an embedded PostgreSQL');
   }
 
-  db = openDatabase(databaseUrl, { logger: log });
+  const db = openDatabase(databaseUrl, { logger: log });
+  started.db = db;
   const applied = await migrate(db.pool);
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
@@ -95,17 +93,18 @@ async function main(): Promise<void> {
     logger: log.child({ component: 'reconcile' }),
     metrics,
   });
-  app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler });
+  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler });
+  started.app = app;
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
-    forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
-    await forwarder.start();
+    started.forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    await started.forwarder.start();
   }
   const jobLog = log.child({ component: 'jobs' });
   const configured = destinations.map((destination, index) => ({ url: config.forward.urls[index] as string, id: destination.id }));
-  jobs.push(pruneNotificationsJob(db.pool, jobLog), retireDestinationsJob(db.pool, configured, jobLog), reconciler.job);
-  for (const job of jobs) job.start();
+  started.jobs.push(pruneNotificationsJob(db.pool, jobLog), retireDestinationsJob(db.pool, configured, jobLog), reconciler.job);
+  for (const job of started.jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });
 }
