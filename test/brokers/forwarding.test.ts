@@ -123,6 +123,9 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
 
       // The broker is back: the dead delivery is retried from the ops API and arrives, nothing lost.
       proxy.restore();
+      // After failed connection attempts the destination fails fast for a moment (100 ms doubling:
+      // 400 ms after three) rather than hammer a broker that is down; let that pass.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       const listed = await app.app.inject({ url: '/ops/deliveries?status=dead', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
       expect(listed.json()).toMatchObject({ items: [{ id: `dlv_${broker?.id}`, status: 'dead', url: expect.stringContaining('***') }] });
       const retried = await app.app.inject({ method: 'POST', url: `/ops/deliveries/dlv_${broker?.id}/retry`, headers: { authorization: `Bearer ${OPS_TOKEN}` } });
