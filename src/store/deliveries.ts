@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { deliveryView } from './ops-views.js';
 import type { Database } from './database.js';
-import { wakeForwarders } from './outbox.js';
+import { DESTINATION_REMOVED, wakeForwarders } from './outbox.js';
 import { toPage, type Page } from './page.js';
 
 export interface DeliveryListQuery {
@@ -26,7 +26,10 @@ export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQu
 
 export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered' | 'destination-removed';
 
-/** Makes a dead or pending delivery due now and wakes the forwarders; `attempts` is kept, so the history stays true. */
+/**
+ * Makes a dead or pending delivery due now, with the dead ones of its order before it, and wakes
+ * the forwarders; `attempts` is kept, so the history stays true.
+ */
 export async function retryDelivery(db: Database, id: bigint, destinations: readonly string[]): Promise<RetryResult> {
   const result = await db.prisma.$transaction(async (tx): Promise<RetryResult> => {
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
@@ -41,6 +44,13 @@ export async function retryDelivery(db: Database, id: bigint, destinations: read
       // Nobody would ever send it: its destination is not in FORWARD_URLS.
       return existing.status === 'delivered' ? 'already-delivered' : 'destination-removed';
     }
+    // Earlier dead deliveries of the same order to the same destination would hold this one back
+    // (events go out in order): they are retried with it, so that "now" means now.
+    await tx.$executeRaw`
+      UPDATE deliveries earlier SET status = 'pending', next_attempt_at = now()
+      FROM deliveries d
+      WHERE d.id = ${id} AND earlier.order_id = d.order_id AND earlier.url = d.url AND earlier.id < d.id
+        AND earlier.status = 'dead' AND earlier.last_error IS DISTINCT FROM ${DESTINATION_REMOVED}`;
     return { retried: deliveryView(await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId })) };
   });
   // After the commit, never inside the transaction (src/store/outbox.ts says why).

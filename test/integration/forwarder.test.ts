@@ -215,6 +215,24 @@ describe('the forwarder', () => {
     expect(delivered).toEqual(['PENDING', 'SUCCESS']);
   });
 
+  it('retries the earlier dead deliveries of the order with a later one, so that the retried one goes out now, in order', async () => {
+    downstream.setReply(() => ({ status: 500 }));
+    const ref = `retry-later-${Date.now()}`;
+    await notify(requestFields({ originalMsgId: ref, trxState: 'PROCESSING' }));
+    await notify(requestFields({ originalMsgId: ref, trxState: 'SUCCESS' }));
+    startForwarder();
+    await waitFor(async () => (await delivery(ref))[0]?.status === 'dead', 10_000, 'the first delivery dead');
+    await t.db.pool.query("UPDATE deliveries SET status = 'dead' WHERE id = $1", [(await delivery(ref))[1]?.id]);
+
+    downstream.setReply(() => ({ status: 200 }));
+    const [, later] = await delivery(ref);
+    const retried = await t.app.inject({ method: 'POST', url: `/ops/deliveries/dlv_${later.id}/retry`, headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(retried.statusCode).toBe(202);
+    await waitFor(async () => (await delivery(ref)).every((row) => row.status === 'delivered'), 10_000, 'both delivered');
+    const delivered = downstream.received.filter((w) => w.status === 200).map((w) => (JSON.parse(w.body) as { data: { state: string } }).data.state);
+    expect(delivered).toEqual(['PENDING', 'SUCCESS']);
+  });
+
   it('sends each delivery once when two forwarders race over the same outbox', async () => {
     const refs = Array.from({ length: 20 }, (_, i) => `race-${Date.now()}-${i}`);
     for (const ref of refs) await notify(requestFields({ originalMsgId: ref }));
