@@ -51,6 +51,13 @@ export function createMetrics(sources: MetricsSources = {}) {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    ingestBatchSize: new Histogram({
+      name: 'receiver_ingest_batch_size',
+      help: 'Notifications per group-commit batch, by whether the batch committed (a refused batch is written again one by one)',
+      labelNames: ['committed'] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
     deliveries: new Counter({
       name: 'receiver_deliveries_total',
       help: 'Delivery attempts, by destination type (http, amqp, nats) and outcome (delivered, retry, dead)',
@@ -88,7 +95,7 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
           'receiver_notifications_total{provider,kind,outcome}, receiver_signature_failures_total{provider,kind,reason}, ' +
           'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,outcome}, ' +
           'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_stale_orders, ' +
-          'receiver_amount_mismatches, and process metrics.',
+          'receiver_amount_mismatches, receiver_ingest_batch_size{committed}, and process metrics.',
         response: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
         },

@@ -1,13 +1,12 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { CLAIM_DUE_DELIVERIES } from '../../src/store/outbox.js';
 import { listDeliveries } from '../../src/store/deliveries.js';
 import { listNotifications } from '../../src/store/notifications.js';
 import { listOrders } from '../../src/store/orders.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { explainStatement, planNodes, recordingPrisma, type Explained } from '../helpers/query-plans.js';
 
 /**
  * The ops listings on a large table: each plan must walk an index and stop after a few pages' worth
@@ -19,15 +18,12 @@ const ORDERS = 200_000;
 const LIMIT = 50;
 let database: TestDatabase;
 let db: Database;
-let prisma: PrismaClient;
-const captured: { query: string; params: unknown[] }[] = [];
+let recording: ReturnType<typeof recordingPrisma>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   db = openDatabase(database.url);
-  const logging = new PrismaClient({ adapter: new PrismaPg(db.pool), log: [{ emit: 'event' as const, level: 'query' as const }] });
-  logging.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
-  prisma = logging;
+  recording = recordingPrisma(db.pool);
   // A client of its own: the app pool's 10 s statement timeout is for requests, not for bulk loads.
   const fill = new pg.Client({ connectionString: database.url });
   await fill.connect();
@@ -58,41 +54,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await prisma.$disconnect();
+  await recording.prisma.$disconnect();
   await db.close();
   await database.drop();
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
-/** Runs a listing, then EXPLAIN ANALYZEs the first statement it sent. */
-async function explain(listing: () => Promise<unknown>): Promise<{ plan: PlanNode; text: string }> {
-  captured.length = 0;
-  await listing();
-  const statement = captured[0];
-  if (statement === undefined) throw new Error('no query captured');
-  const json = await db.pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.query}`, statement.params);
-  const text = await db.pool.query(`EXPLAIN ${statement.query}`, statement.params);
-  return {
-    plan: (json.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan as PlanNode,
-    text: text.rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n'),
-  };
-}
-
 /** The plan reads through one of `indexes` and looks at a few pages' worth of rows, never the table. */
-function expectIndexWalk(explained: { plan: PlanNode; text: string }, indexes: readonly string[]): void {
-  const all = nodes(explained.plan);
+function expectIndexWalk(explained: Explained, indexes: readonly string[]): void {
+  const all = planNodes(explained.plan);
   expect(all[0]?.['Node Type'], explained.text).toBe('Limit');
   expect(all.map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
   const scans = all.filter((node) => node['Index Name'] !== undefined);
@@ -116,7 +85,7 @@ describe('order listing plans', () => {
     ['amount mismatches only', { amountMismatch: true }, ['orders_amount_mismatch_updated_at_idx']],
     ['an old, narrow time range', { updatedAfter: new Date('2026-01-01T01:00:00Z'), updatedBefore: new Date('2026-01-01T02:00:00Z') }, ['orders_updated_at_idx']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
-    expectIndexWalk(await explain(() => listOrders(prisma, { limit: LIMIT, ...filters })), indexes);
+    expectIndexWalk(await recording.explainFirst(() => listOrders(recording.prisma, { limit: LIMIT, ...filters })), indexes);
   });
 });
 
@@ -131,7 +100,7 @@ describe('notification listing plans', () => {
     // A handful of rows per order: the unique index and a sort of those few do as well.
     ['one order, accepted, one kind', { orderRef: 'ref5000', status: 'accepted', kind: 'repayment' }, ['notifications_order_ref_id_idx', 'notifications_order_key']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
-    expectIndexWalk(await explain(() => listNotifications(prisma, { limit: LIMIT, ...filters })), indexes);
+    expectIndexWalk(await recording.explainFirst(() => listNotifications(recording.prisma, { limit: LIMIT, ...filters })), indexes);
   });
 });
 
@@ -143,32 +112,15 @@ describe('delivery listing plans', () => {
     // Nearly every row is delivered: the primary key with a filter does as well.
     ['delivered, a deep page', { status: 'delivered', after: BigInt(ORDERS) }, ['deliveries_status_id_idx', 'deliveries_pkey']],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
-    expectIndexWalk(await explain(() => listDeliveries(prisma, { limit: LIMIT, ...filters })), indexes);
+    expectIndexWalk(await recording.explainFirst(() => listDeliveries(recording.prisma, { limit: LIMIT, ...filters })), indexes);
   });
 });
 
 describe('outbox plans', () => {
-  /** EXPLAIN ANALYZE of a statement that writes, rolled back. */
-  async function explainRaw(sql: string, params: unknown[]): Promise<{ plan: PlanNode; text: string }> {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const json = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
-      const text = await client.query(`EXPLAIN ${sql}`, params);
-      return {
-        plan: (json.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan as PlanNode,
-        text: text.rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n'),
-      };
-    } finally {
-      await client.query('ROLLBACK');
-      client.release();
-    }
-  }
-
   it('claims due deliveries through the due index, checking earlier deliveries of each order through the ordering index', async () => {
-    const explained = await explainRaw(CLAIM_DUE_DELIVERIES.text, [LIMIT, 30_000, ['http://a/hook', 'http://b/hook']]);
-    const names = nodes(explained.plan).map((node) => node['Index Name']);
-    expect(nodes(explained.plan).map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
+    const explained = await explainStatement(db.pool, CLAIM_DUE_DELIVERIES.text, [LIMIT, 30_000, ['http://a/hook', 'http://b/hook']]);
+    const names = planNodes(explained.plan).map((node) => node['Index Name']);
+    expect(planNodes(explained.plan).map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
     expect(names, explained.text).toContain('deliveries_due_idx');
     expect(names, explained.text).toContain('deliveries_order_url_idx');
   });

@@ -1,9 +1,8 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { listOrders } from '../../src/store/orders.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { planNodes, recordingPrisma } from '../helpers/query-plans.js';
 
 /**
  * The search by order reference on a large table: the prefix must become an index range on
@@ -14,15 +13,12 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 const ORDERS = 100_000;
 let database: TestDatabase;
 let pool: pg.Pool;
-let prisma: PrismaClient;
-const captured: { query: string; params: unknown[] }[] = [];
+let recording: ReturnType<typeof recordingPrisma>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   pool = new pg.Pool({ connectionString: database.url, max: 2 });
-  const logging = new PrismaClient({ adapter: new PrismaPg(pool), log: [{ emit: 'event' as const, level: 'query' as const }] });
-  logging.$on('query', (event) => captured.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
-  prisma = logging;
+  recording = recordingPrisma(pool);
   await pool.query(`
     INSERT INTO orders (provider, kind, order_ref, state, raw_state, created_at, updated_at)
     SELECT 'starpay', (ARRAY['disbursement','repayment','static-qr'])[1 + g % 3], '2026' || lpad(g::text, 10, '0'), 'SUCCESS', 'x',
@@ -32,32 +28,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await prisma.$disconnect();
+  await recording.prisma.$disconnect();
   await pool.end();
   await database.drop();
 });
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
 async function explain(orderRef: string, filters: { kind?: string } = {}) {
-  captured.length = 0;
-  const page = await listOrders(prisma, { limit: 50, orderRef, ...filters });
-  const statement = captured[0];
-  if (statement === undefined) throw new Error('no query captured');
-  const result = await pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.query}`, statement.params);
-  const plan = (result.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]?.Plan as PlanNode;
-  return { page, all: nodes(plan), text: JSON.stringify(plan, null, 1) };
+  const { result: page, plan, text } = await recording.explainFirst(() => listOrders(recording.prisma, { limit: 50, orderRef, ...filters }));
+  return { page, all: planNodes(plan), text };
 }
 
 describe('order search plan', () => {

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { Histogram } from 'prom-client';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
 import type { Provider, Refusal, VerifyResult } from '../../domain/provider.js';
@@ -30,16 +29,9 @@ export interface NotifyRoutesOptions {
  */
 export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOptions): Promise<void> {
   const { config, db } = options;
-  const batchSize = new Histogram({
-    name: 'receiver_ingest_batch_size',
-    help: 'Notifications per group-commit batch, by whether the batch committed (a refused batch is written again one by one)',
-    labelNames: ['committed'] as const,
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [options.metrics.registry],
-  });
   const groupCommit = createGroupCommit(db.pool, {
     ...config.ingest,
-    onBatch: (size, committed) => batchSize.observe({ committed: String(committed) }, size),
+    onBatch: (size, committed) => options.metrics.ingestBatchSize.observe({ committed: String(committed) }, size),
   });
 
   app.removeAllContentTypeParsers();
