@@ -114,6 +114,12 @@ export async function pruneNotifications(pool: pg.Pool, keep: number): Promise<n
     );
     pruned += (byCount.rowCount ?? 0) + (byAge.rowCount ?? 0);
   }
+  // Schedule rows of orders nobody knows whose hints are all gone: waiting for a next hint, or abandoned.
+  await pool.query(
+    `DELETE FROM provider_queries q WHERE due_at = 'infinity'
+       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref)
+       AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.order_ref = q.order_ref AND n.kind = q.kind)`,
+  );
   return pruned;
 }
 

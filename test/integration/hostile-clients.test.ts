@@ -71,6 +71,15 @@ describe('answers', () => {
     expect(response.headers['cache-control']).toBe('no-store');
   });
 
+  it('adopt a caller X-Request-Id only when it looks like one', async () => {
+    const kept = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-1234.abc:9' } });
+    expect(kept.headers['x-request-id']).toBe('trace-1234.abc:9');
+    for (const forged of ['x'.repeat(65), 'a b', 'evil\u001b[31m', '{"level":60}']) {
+      const replaced = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': forged } });
+      expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('of /docs carry a Content-Security-Policy that allows only the service itself', async () => {
     const response = await t.app.inject({ url: '/docs/' });
     expect(response.statusCode).toBe(200);

@@ -52,6 +52,17 @@ describe('a hint for an order nobody knows', () => {
     await askNowAbout(orderRef);
     expect(fake.queries.filter((q) => q.merOrderNo === orderRef).length).toBe(asked);
 
+    // Its schedule row outlives its hints only until they are pruned.
+    const other = merOrderNo('GONE');
+    for (let i = 0; i < 3; i += 1) {
+      await hint(v3Fields({ merOrderNo: other, status: 'PAID' }));
+      await askNowAbout(other);
+    }
+    await t.db.pool.query(`DELETE FROM notifications WHERE order_ref = $1`, [other]);
+    await pruneNotifications(t.db.pool, 10_000);
+    const { rows } = await t.db.pool.query(`SELECT 1 FROM provider_queries WHERE order_ref = $1`, [other]);
+    expect(rows).toEqual([]);
+
     const registered = await t.app.inject({ method: 'PUT', url: `/ops/orders/payin/${orderRef}`, headers: auth, payload: { amount: 100, currency: 'PHP' } });
     expect(registered.statusCode).toBe(201);
     expect(await scheduled(orderRef)).toBe(true);

@@ -1,4 +1,4 @@
-import { createSign } from 'node:crypto';
+import { createSign, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
@@ -229,6 +229,18 @@ describe('amounts that cannot be checked', () => {
   });
 });
 
+describe('an authentic notification with an oversized message id', () => {
+  it('is stored, and its resend is a duplicate, instead of failing every resend with a 503', async () => {
+    const msgId = randomBytes(3_000).toString('hex');
+    const fields = requestFields({ msgId });
+    const body = signedBody(fields, t.starpay.privateKey);
+    expect((await postStarpay('repayment', body)).body).toBe('SUCCESS');
+    expect((await postStarpay('repayment', body)).body).toBe('SUCCESS');
+    const detail = await orderDetail(t.app, 'repayment', fields.originalMsgId as string);
+    expect(detail?.notifications).toMatchObject([{ msgId, deliveryCount: 2 }]);
+  });
+});
+
 describe('bounded forensics', () => {
   it('stores a refused request with at most 8 KiB of body and parsed request together', async () => {
     const orderRef = merOrderNo('BIG');
@@ -275,6 +287,13 @@ describe('unsigned hints', () => {
     const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.bytes).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it('keep at most 64 bytes of an invented status', async () => {
+    const orderRef = merOrderNo('HSTATE');
+    expect((await postStarpago(t.app, 'payin', v3Fields({ merOrderNo: orderRef, status: 'S'.repeat(30_000) }))).body).toBe('SUCCESS');
+    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(raw_state) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
+    expect(rows).toEqual([{ bytes: 64 }]);
   });
 
   it('make their order due for a query at most once per 10 seconds', async () => {

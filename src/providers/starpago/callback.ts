@@ -1,5 +1,5 @@
 import { isMoneyValue } from '../../domain/amount.js';
-import { boundedRequest } from '../../domain/forensics.js';
+import { boundedRequest, truncateUtf8 } from '../../domain/forensics.js';
 import { isOrderRef, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import type { Notification, Refusal } from '../../domain/provider.js';
 import { BodyError, readFields } from './body.js';
@@ -17,6 +17,8 @@ export type CallbackResult =
 /** The fields that decide an order's state or money: each must be exactly what it looks like. */
 const DECIDING_FIELDS = ['merOrderNo', 'orderStatus', 'status', 'amount', 'paidAmount', 'realAmount', 'currency', 'updateTime'] as const;
 const MONEY_FIELDS = ['amount', 'paidAmount', 'realAmount'] as const;
+/** A hint's status as kept: documented ones are a few letters, and nobody signed an invented one. */
+const HINT_STATE_BYTES = 64;
 /** What a hint keeps when its request is too large to keep whole. */
 const HINT_KEPT_FIELDS = [...DECIDING_FIELDS, 'orderNo'] as const;
 
@@ -65,12 +67,13 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
   const mapped = toStateReport(kind, fields, generation);
   if (!mapped.ok) return { ok: false, code: 'MISSING_FIELD', detail: mapped.detail, record };
 
+  const report = generation === 'v2' ? mapped.report : { ...mapped.report, rawState: truncateUtf8(mapped.report.rawState, HINT_STATE_BYTES) };
   return {
     ok: true,
     generation,
     rule,
     notification: {
-      ...mapped.report,
+      ...report,
       msgId: null,
       dedupKey,
       status: generation === 'v2' ? 'accepted' : 'unverified',

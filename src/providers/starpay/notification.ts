@@ -79,13 +79,23 @@ export function toNotification(
   return {
     ...report,
     msgId,
-    dedupKey: msgId !== null ? `msg:${msgId}` : `sha256:${createHash('sha256').update(signedText, 'utf8').digest('hex')}`,
+    dedupKey: msgId === null ? `sha256:${sha256(signedText)}` : msgId.length <= MSG_ID_KEY_MAX ? `msg:${msgId}` : `msg-sha256:${sha256(msgId)}`,
     status: 'accepted',
     request,
     signedText,
     signature,
     mchId: optionalString(request.mchId),
   };
+}
+
+/**
+ * A msgId longer than this enters the identity as its hash: a unique index holds at most ~2.7 kB a
+ * row, and a longer key would fail every resend of an authentic notification with a 503.
+ */
+const MSG_ID_KEY_MAX = 200;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function optionalString(value: unknown): string | null {
