@@ -96,6 +96,8 @@ describe('reconciliation against the Starpay query API', () => {
     const ref = newRef();
     await notify('repayment', { originalMsgId: ref, trxState: 'PROCESSING' });
     fake.setOrder('repayment', ref, { trxState: 'FAIL' });
+    // Only this order is asked in these rounds: another test's order must not take the failure.
+    await t.db.pool.query(`UPDATE provider_queries SET due_at = now() + interval '1 hour' WHERE order_ref <> $1`, [ref]);
     fake.failNext(code, 1);
     await dueNow('repayment', ref);
     await t.reconciler.runDue();
