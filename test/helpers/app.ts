@@ -5,7 +5,7 @@ import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
 import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createProviders } from '../../src/providers/index.js';
+import { createProviders, PROVIDER_NAMES } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { createDestinations } from '../../src/destinations/index.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
@@ -56,7 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
-  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
+  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
   const destinationIds = destinations.map((destination) => destination.id);
   const metrics = metricsFor(db);
   const reconciler = createReconciler({
