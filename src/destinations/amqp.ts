@@ -45,7 +45,7 @@ export function createAmqpDestination(url: URL, options: DestinationOptions): Am
   async function openSession(): Promise<Session> {
     const model = await amqp.connect(connectUrl, {
       timeout: timeoutMs,
-      clientProperties: { connection_name: `starpay-receiver → ${exchange}` },
+      clientProperties: { connection_name: `payment-notification-receiver → ${exchange}` },
     });
     // Without an 'error' listener an emitted error would crash the process.
     model.on('error', () => {});

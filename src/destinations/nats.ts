@@ -89,7 +89,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
     const nc = await connect({
       servers: target.server,
       ...target.credentials,
-      name: `starpay-receiver → ${target.stream}`,
+      name: `payment-notification-receiver → ${target.stream}`,
       timeout: timeoutMs,
       maxReconnectAttempts: -1,
     });
