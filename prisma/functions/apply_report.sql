@@ -43,7 +43,7 @@ BEGIN
         paid_amount = CASE WHEN v_other_currency THEN paid_amount WHEN p_state = 'REFUNDED' THEN coalesce(paid_amount, p_paid_amount) ELSE coalesce(p_paid_amount, paid_amount) END,
         currency = coalesce(currency, p_currency), trx_date = coalesce(p_trx_date, trx_date),
         error_code = coalesce(p_error_code, error_code), error_message = coalesce(p_error_message, error_message),
-        amount_mismatch = amount_mismatch OR (p_state = 'SUCCESS' AND amount_mismatch(expected_amount, v_reported, currency, p_currency)),
+        amount_mismatch = amount_mismatch OR (p_state = 'SUCCESS' AND amount_mismatch(expected_amount, v_reported, currency, p_currency, true)),
         stale = false, query_slot = 0,
         notification_count = notification_count + v_counted, updated_at = now()
       WHERE id = v_order.id
@@ -51,7 +51,9 @@ BEGIN
     ELSE
       UPDATE orders SET
         conflict = conflict OR v_transition = 'conflict',
-        amount_mismatch = amount_mismatch OR (state = 'SUCCESS' AND p_state = 'SUCCESS' AND amount_mismatch(expected_amount, v_reported, currency, p_currency)),
+        -- an amount in another currency is not comparable: only the currency rule can flag it
+        amount_mismatch = amount_mismatch OR (state = 'SUCCESS' AND amount_mismatch(
+          expected_amount, CASE WHEN v_other_currency THEN NULL ELSE v_reported END, currency, p_currency, p_state = 'SUCCESS')),
         notification_count = notification_count + v_counted,
         updated_at = CASE WHEN v_counted = 1 OR v_transition = 'conflict' THEN now() ELSE updated_at END
       WHERE id = v_order.id;

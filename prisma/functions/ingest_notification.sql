@@ -16,6 +16,7 @@ DECLARE
   v_new boolean;
   v_order_final boolean;
   v_abandoned boolean;
+  v_last_answer timestamptz;
 BEGIN
   INSERT INTO notifications AS n (provider, kind, order_ref, dedup_key, msg_id, status, source, raw_state, state,
                                   request, signed_text, signature, hint)
@@ -26,17 +27,18 @@ BEGIN
   RETURNING (n.xmax = 0) INTO v_new;
 
   IF p_status = 'unverified' THEN
-    SELECT state <> 'PENDING' INTO v_order_final FROM orders WHERE kind = p_kind AND order_ref = p_order_ref;
+    SELECT state <> 'PENDING', last_queried_at INTO v_order_final, v_last_answer FROM orders WHERE kind = p_kind AND order_ref = p_order_ref;
     SELECT abandoned_at IS NOT NULL INTO v_abandoned FROM provider_queries WHERE kind = p_kind AND order_ref = p_order_ref;
     IF (v_new OR NOT coalesce(v_order_final, false)) AND NOT coalesce(v_abandoned, false) THEN
       -- a hint the provider denied earlier is asked about again while its order is open
       UPDATE notifications SET status = 'unverified', reason = NULL
       WHERE NOT v_new AND kind = p_kind AND order_ref = p_order_ref AND dedup_key = p_dedup_key AND status = 'rejected';
       -- hint_at on the clock, not the transaction's start: it is compared with a claim's time
+      -- the last answer is the schedule row's, or the order's when the row is gone (a final order)
       INSERT INTO provider_queries AS q (kind, order_ref, provider, due_at, hint_at)
-      VALUES (p_kind, p_order_ref, p_provider, now(), clock_timestamp())
+      VALUES (p_kind, p_order_ref, p_provider, greatest(now(), v_last_answer + interval '10 seconds'), clock_timestamp())
       ON CONFLICT ON CONSTRAINT provider_queries_pkey DO UPDATE SET
-        due_at = least(q.due_at, greatest(now(), q.answered_at + interval '10 seconds')), hint_at = clock_timestamp();
+        due_at = least(q.due_at, greatest(now(), coalesce(q.answered_at, v_last_answer) + interval '10 seconds')), hint_at = clock_timestamp();
     END IF;
     RETURN QUERY SELECT CASE WHEN v_new THEN 'unverified' ELSE 'duplicate' END, NULL::text;
     RETURN;

@@ -161,9 +161,31 @@ export interface Config {
   trustProxy: number | string | undefined;
 }
 
+/** Every bad variable, one line each: `invalid configuration: PORT must be a whole number`. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration: ${problems.join('; ')}`);
+    super(problems.map((problem) => `invalid configuration: ${problem}`).join('\n'));
+  }
+}
+
+/** zod's issue in an operator's words; the value itself is never repeated (it may be a secret). */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.expected === 'int') return 'must be a whole number';
+      return issue.expected === 'number' ? 'must be a number' : `must be a ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'too_small':
+      return issue.inclusive === false ? `must be more than ${String(issue.minimum)}` : `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return 'has the wrong format';
+    case 'not_multiple_of':
+      return 'must be a whole number';
+    default:
+      return issue.message;
   }
 }
 
@@ -173,7 +195,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'env'} ${issue.message}`));
+    // One problem per variable, in words: the first issue of each is the one to fix.
+    const byVariable = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? 'env');
+      if (!byVariable.has(variable)) byVariable.set(variable, describeIssue(issue));
+    }
+    throw new ConfigError([...byVariable].map(([variable, problem]) => `${variable} ${problem}`));
   }
   const e = parsed.data;
   return Object.freeze({

@@ -33,14 +33,16 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 /** A parsed request within `maxBytes`: whole when it fits, else the named fields (values cut short) and `truncated: true`. */
 export function boundedRequest(request: Record<string, unknown>, keep: readonly string[], maxBytes = FORENSIC_BYTES): Record<string, unknown> {
   if (jsonbBytes(request) <= maxBytes) return request;
-  const kept: Record<string, unknown> = { truncated: true };
-  const share = Math.floor((maxBytes - 64) / Math.max(1, keep.length)) - 32;
-  for (const name of keep) {
-    const value = request[name];
-    if (typeof value === 'string') kept[name] = truncateUtf8(value, share);
-    else if (typeof value === 'number' || typeof value === 'boolean' || value === null) kept[name] = value;
+  // Escapes can make JSON text six times the raw bytes: cut shorter until the text fits.
+  for (let share = Math.floor(maxBytes / Math.max(1, keep.length)); ; share = Math.floor(share / 2)) {
+    const kept: Record<string, unknown> = { truncated: true };
+    for (const name of keep) {
+      const value = request[name];
+      if (typeof value === 'string') kept[name] = truncateUtf8(value, share);
+      else if (typeof value === 'number' || typeof value === 'boolean' || value === null) kept[name] = value;
+    }
+    if (jsonbBytes(kept) <= maxBytes || share === 0) return kept;
   }
-  return kept;
 }
 
 /**

@@ -90,6 +90,9 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
   });
 }
 
+/** References abandoned as unknown at their provider that are remembered (about 100 bytes each). */
+export const ABANDONED_KEPT = 100_000;
+
 /** Refused requests and hints older than this are pruned, however few there are. */
 export const FORENSICS_MAX_AGE_DAYS = 30;
 
@@ -114,11 +117,17 @@ export async function pruneNotifications(pool: pg.Pool, keep: number): Promise<n
     );
     pruned += (byCount.rowCount ?? 0) + (byAge.rowCount ?? 0);
   }
-  // Schedule rows of orders nobody knows whose hints are all gone: waiting for a next hint, or abandoned.
+  // Schedule rows of orders nobody knows, waiting for a next hint that its pruned hints no longer
+  // stand for. Abandoned ones stay (later hints ask nothing), the newest ABANDONED_KEPT of them.
   await pool.query(
-    `DELETE FROM provider_queries q WHERE due_at = 'infinity'
+    `DELETE FROM provider_queries q WHERE due_at = 'infinity' AND abandoned_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref)
        AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.order_ref = q.order_ref AND n.kind = q.kind)`,
+  );
+  await pool.query(
+    `DELETE FROM provider_queries WHERE abandoned_at IS NOT NULL AND abandoned_at <= (
+       SELECT abandoned_at FROM provider_queries WHERE abandoned_at IS NOT NULL ORDER BY abandoned_at DESC OFFSET $1 LIMIT 1)`,
+    [ABANDONED_KEPT],
   );
   return pruned;
 }

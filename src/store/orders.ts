@@ -122,7 +122,7 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
         expected_amount = EXCLUDED.expected_amount,
         currency = coalesce(o.currency, EXCLUDED.currency),
         -- re-decided against the new expectation: a corrected amount clears the flag
-        amount_mismatch = o.state = 'SUCCESS' AND amount_mismatch(EXCLUDED.expected_amount, coalesce(o.paid_amount, o.amount), o.currency, EXCLUDED.currency),
+        amount_mismatch = o.state = 'SUCCESS' AND amount_mismatch(EXCLUDED.expected_amount, coalesce(o.paid_amount, o.amount), o.currency, EXCLUDED.currency, true),
         updated_at = now()
       WHERE o.currency IS NULL OR o.currency = EXCLUDED.currency
       RETURNING id, (xmax = 0) AS created`;

@@ -85,18 +85,23 @@ export interface DueQuery {
 /**
  * Leases up to `limit` due queries of the given kinds. SKIP LOCKED and the lease keep replicas
  * from asking about the same order at once; an expired lease (a crashed worker) frees it again.
+ * Orders only unsigned hints name take at most half of a round, so that a flood of invented
+ * references never holds back the reconciliation of orders the service knows.
  */
 export async function claimDueQueries(pool: pg.Pool, limit: number, leaseMs: number, kinds: readonly string[]): Promise<DueQuery[]> {
+  const due = (known: boolean, take: string) => `
+        SELECT q.kind, q.order_ref, q.hint_at, q.claimed_at FROM provider_queries q
+        WHERE q.due_at <= now() AND (q.lease_until IS NULL OR q.lease_until < now()) AND q.kind = ANY($3::text[])
+          AND ${known ? '' : 'NOT '}EXISTS (SELECT 1 FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref)
+        ORDER BY q.due_at
+        LIMIT ${take}
+        FOR UPDATE OF q SKIP LOCKED`;
   const { rows } = await pool.query<DueQuery>({
     name: 'claim_due_queries',
     text: `
-      WITH due AS (
-        SELECT kind, order_ref, hint_at, claimed_at FROM provider_queries
-        WHERE due_at <= now() AND (lease_until IS NULL OR lease_until < now()) AND kind = ANY($3::text[])
-        ORDER BY due_at
-        LIMIT $1
-        FOR UPDATE SKIP LOCKED
-      )
+      WITH hinted AS (${due(false, '($1::int + 1) / 2')}),
+      known AS (${due(true, '$1::int - (SELECT count(*) FROM hinted)')}),
+      due AS (SELECT * FROM hinted UNION ALL SELECT * FROM known)
       UPDATE provider_queries q SET lease_until = now() + $2 * interval '1 millisecond', claimed_at = clock_timestamp()
       FROM due WHERE q.kind = due.kind AND q.order_ref = due.order_ref
       RETURNING q.provider, q.kind, q.order_ref AS "orderRef",

@@ -71,7 +71,7 @@ describe('the service started with no configuration', () => {
 
   it('refuses to start in production without its secrets, naming them on one line', async () => {
     await expect(startServerProcess({ NODE_ENV: 'production', STARPAY_PUBLIC_KEYS: undefined, OPS_API_TOKEN: undefined })).rejects.toThrow(
-      /exited with 1:\s*invalid configuration: STARPAY_PUBLIC_KEYS .*OPS_API_TOKEN/,
+      /exited with 1:\s*invalid configuration: STARPAY_PUBLIC_KEYS .*\ninvalid configuration: OPS_API_TOKEN/,
     );
     await expect(startServerProcess({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 'secret', OPS_API_TOKEN: 'too-short' })).rejects.toThrow(
       /exited with 1:\s*invalid configuration: OPS_API_TOKEN must be at least 32 characters in production\n/,

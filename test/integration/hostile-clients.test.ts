@@ -42,6 +42,15 @@ describe('clients behind proxies', () => {
     expect((await notify('10.0.0.1', forged)).statusCode).toBe(429);
   });
 
+  it('answers a limited /ops caller 429 with Cache-Control: no-store', async () => {
+    const ops = () => t.app.inject({ url: '/ops/summary', remoteAddress: '10.9.9.9', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    await ops();
+    await ops();
+    const limited = await ops();
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['cache-control']).toBe('no-store');
+  });
+
   it('limits IPv6 clients per /64', async () => {
     expect((await notify('10.0.0.1', '2001:db8:1:2::1')).statusCode).toBe(200);
     expect((await notify('10.0.0.1', '2001:db8:1:2:ffff::9')).statusCode).toBe(200);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRUNE_EVERY_MS } from '../../src/jobs/prune-notifications.js';
 import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { pruneNotifications } from '../../src/store/ingest.js';
+import { claimDueQueries } from '../../src/store/queries.js';
 import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, merOrderNo, notificationsOf, opsGet, postStarpago, signedV2, v2Fields, v3Fields } from '../helpers/starpago.js';
 
@@ -52,16 +53,17 @@ describe('a hint for an order nobody knows', () => {
     await askNowAbout(orderRef);
     expect(fake.queries.filter((q) => q.merOrderNo === orderRef).length).toBe(asked);
 
-    // Its schedule row outlives its hints only until they are pruned.
-    const other = merOrderNo('GONE');
-    for (let i = 0; i < 3; i += 1) {
-      await hint(v3Fields({ merOrderNo: other, status: 'PAID' }));
-      await askNowAbout(other);
-    }
-    await t.db.pool.query(`DELETE FROM notifications WHERE order_ref = $1`, [other]);
+    // Abandoned stays abandoned when its hints are pruned; a row only waiting for a hint goes with them.
+    const waiting = merOrderNo('WAIT');
+    await hint(v3Fields({ merOrderNo: waiting, status: 'PAID' }));
+    await askNowAbout(waiting);
+    await t.db.pool.query(`DELETE FROM notifications WHERE order_ref = ANY($1)`, [[orderRef, waiting]]);
     await pruneNotifications(t.db.pool, 10_000);
-    const { rows } = await t.db.pool.query(`SELECT 1 FROM provider_queries WHERE order_ref = $1`, [other]);
-    expect(rows).toEqual([]);
+    const { rows } = await t.db.pool.query<{ order_ref: string; abandoned: boolean }>(
+      `SELECT order_ref, abandoned_at IS NOT NULL AS abandoned FROM provider_queries WHERE order_ref = ANY($1)`,
+      [[orderRef, waiting]],
+    );
+    expect(rows).toEqual([{ order_ref: orderRef, abandoned: true }]);
 
     const registered = await t.app.inject({ method: 'PUT', url: `/ops/orders/payin/${orderRef}`, headers: auth, payload: { amount: 100, currency: 'PHP' } });
     expect(registered.statusCode).toBe(201);
@@ -95,6 +97,56 @@ describe('a hint for an order nobody knows', () => {
   });
 });
 
+describe('an order a hint made the provider be asked about', () => {
+  it('enters its schedule at its first slot when it is registered after a not-found answer', async () => {
+    const orderRef = merOrderNo('EARLY');
+    await hint(v3Fields({ merOrderNo: orderRef, status: 'PENDING' }));
+    await askNowAbout(orderRef);
+    const registered = await t.app.inject({ method: 'PUT', url: `/ops/orders/payin/${orderRef}`, headers: auth, payload: { amount: 100, currency: 'PHP' } });
+    expect(registered.statusCode).toBe(201);
+    const { rows } = await t.db.pool.query<{ due_in_s: number; unknown_answers: number }>(
+      `SELECT extract(epoch FROM due_at - now())::float8 AS due_in_s, unknown_answers FROM provider_queries WHERE order_ref = $1`,
+      [orderRef],
+    );
+    expect(rows[0]?.unknown_answers).toBe(0);
+    expect(rows[0]?.due_in_s).toBeGreaterThan(50);
+    expect(rows[0]?.due_in_s).toBeLessThanOrEqual(60);
+  });
+
+  it('is asked again no sooner than 10 s after the last answer, also once it is final', async () => {
+    const orderRef = merOrderNo('FINAL');
+    fake.setOrder('payin', orderRef, { status: 'PAID', amount: '250.00', paidAmount: '250.00', currency: 'PHP' });
+    await hint(v3Fields({ merOrderNo: orderRef, status: 'PAID' }));
+    await askNowAbout(orderRef);
+    expect(await scheduled(orderRef)).toBe(false);
+    // A hint with a new status for the final order: due again, but only 10 s after that answer.
+    await hint(v3Fields({ merOrderNo: orderRef, status: 'REFUNDED' }));
+    const { rows } = await t.db.pool.query<{ due_in_s: number }>(`SELECT extract(epoch FROM due_at - now())::float8 AS due_in_s FROM provider_queries WHERE order_ref = $1`, [orderRef]);
+    expect(rows[0]?.due_in_s).toBeGreaterThan(8);
+    expect(rows[0]?.due_in_s).toBeLessThanOrEqual(10.5);
+  });
+});
+
+describe('a round of queries', () => {
+  it('gives orders only hints name at most half of it, so invented references never hold back known orders', async () => {
+    const isolated = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+    try {
+      for (let i = 0; i < 6; i += 1) expect((await postStarpago(isolated.app, 'payin', v3Fields({ merOrderNo: merOrderNo('INVENTED') }))).body).toBe('SUCCESS');
+      for (let i = 0; i < 6; i += 1) {
+        const known = await postStarpago(isolated.app, 'payin', signedV2(v2Fields({ merOrderNo: merOrderNo('KNOWN'), orderStatus: 1 })));
+        expect(known.body).toBe('SUCCESS');
+      }
+      await isolated.db.pool.query(`UPDATE provider_queries SET due_at = now() - interval '1 second'`);
+      const claimed = await claimDueQueries(isolated.db.pool, 4, 60_000, ['payin']);
+      expect(claimed.map((q) => q.orderRef.split('-')[0]).sort()).toEqual(['INVENTED', 'INVENTED', 'KNOWN', 'KNOWN']);
+      const rest = await claimDueQueries(isolated.db.pool, 4, 60_000, ['payin']);
+      expect(rest.filter((q) => q.state !== null)).toHaveLength(2);
+    } finally {
+      await isolated.close();
+    }
+  });
+});
+
 describe('settled hints', () => {
   it('are pruned like rejected requests, newest kept', async () => {
     const refs = [merOrderNo('P1'), merOrderNo('P2'), merOrderNo('P3')];
@@ -111,6 +163,16 @@ describe('settled hints', () => {
 
   it('are pruned every minute', () => {
     expect(PRUNE_EVERY_MS).toBe(60_000);
+  });
+
+  it('and refused requests older than 30 days are pruned however few there are', async () => {
+    const orderRef = merOrderNo('OLD');
+    await postStarpago(t.app, 'payin', v3Fields({ merOrderNo: orderRef }));
+    await postStarpago(t.app, 'payin', { ...v2Fields({ merOrderNo: orderRef }), sign: 'f'.repeat(64) });
+    await t.db.pool.query(`UPDATE notifications SET first_received_at = now() - interval '31 days' WHERE order_ref = $1`, [orderRef]);
+    await pruneNotifications(t.db.pool, 10_000);
+    const { rows } = await t.db.pool.query(`SELECT 1 FROM notifications WHERE order_ref = $1`, [orderRef]);
+    expect(rows).toEqual([]);
   });
 
   it('never count as the last verified notification in the summary', async () => {

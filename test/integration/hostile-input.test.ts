@@ -68,6 +68,14 @@ describe('bounded work per request', () => {
     }
   });
 
+  it('takes JSON nested exactly 32 levels to the signature check, and refuses 33', async () => {
+    // envelope (1) + request (1) + 30 more
+    const at32 = `{"request":{"originalMsgId":"D32","trxState":"SUCCESS","x":${nested(29)}},"signature":"AAAA"}`;
+    const at33 = `{"request":{"originalMsgId":"D33","trxState":"SUCCESS","x":${nested(30)}},"signature":"AAAA"}`;
+    expect((await postRaw('/notify/starpay/repayment', at32)).json()).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect((await postRaw('/notify/starpay/repayment', at33)).json()).toMatchObject({ code: 'INVALID_ENVELOPE' });
+  });
+
   it('takes a StarPago body with objects nested three levels deep and refuses a fourth', async () => {
     const ok = v2Fields({ extra: { a: { b: { c: 'x' } } } });
     expect((await postStarpago(t.app, 'payin', signedV2(ok))).body).toBe('SUCCESS');
@@ -117,6 +125,11 @@ describe('typed money fields', () => {
     const response = await postStarpago(t.app, 'payin', fields);
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ code: 'INVALID_FIELD' });
+  });
+
+  it('takes a v2 callback whose free text holds "&amount=" while amount itself is there: nothing is hidden', async () => {
+    const fields = v2Fields({ attach: '?id=1&amount=5', extra: { a: 1, currency: 'PHP' } });
+    expect((await postStarpago(t.app, 'payin', signedV2(fields))).body).toBe('SUCCESS');
   });
 
   it('refuses a v2 callback in which a known field was merged into another value of the string to sign', async () => {
@@ -217,6 +230,24 @@ describe('amounts that cannot be checked', () => {
     expect(detail?.order).toMatchObject({ state: 'SUCCESS', amountMismatch: true, currency: 'PHP' });
   });
 
+  it('mark a registered order whose paid amount is given but unreadable: the requested amount does not stand in for it', async () => {
+    for (const paidAmount of ['9.999', 9.999, '-10']) {
+      const orderRef = merOrderNo('UNREAD');
+      await register('payin', orderRef, 1000, 'PHP');
+      expect((await postStarpago(t.app, 'payin', signedV2(v2Fields({ merOrderNo: orderRef, amount: 10, paidAmount })))).body).toBe('SUCCESS');
+      expect((await orderDetail(t.app, 'payin', orderRef))?.order, String(paidAmount)).toMatchObject({ state: 'SUCCESS', amountMismatch: true, paidAmount: null });
+    }
+  });
+
+  it('mark a registered SUCCESS order that any later report gives another readable amount', async () => {
+    const orderRef = merOrderNo('LATE');
+    await register('payin', orderRef, 1000, 'PHP');
+    expect((await postStarpago(t.app, 'payin', signedV2(v2Fields({ merOrderNo: orderRef, amount: 10 })))).body).toBe('SUCCESS');
+    expect((await orderDetail(t.app, 'payin', orderRef))?.order.amountMismatch).toBe(false);
+    expect((await postStarpago(t.app, 'payin', signedV2(v2Fields({ merOrderNo: orderRef, amount: 5, orderStatus: 1 })))).body).toBe('SUCCESS');
+    expect((await orderDetail(t.app, 'payin', orderRef))?.order).toMatchObject({ state: 'SUCCESS', amountMismatch: true });
+  });
+
   it('keep the settled amount and paid amount when a REFUNDED report follows', async () => {
     const orderRef = merOrderNo('REF');
     await postStarpago(t.app, 'payin', signedV2(v2Fields({ merOrderNo: orderRef, amount: 10, realAmount: 10 })));
@@ -286,6 +317,15 @@ describe('unsigned hints', () => {
     expect((await postStarpago(t.app, 'payin', v3Fields({ merOrderNo: orderRef, attach: 'a'.repeat(50_000) }))).body).toBe('SUCCESS');
     const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
     expect(rows).toHaveLength(1);
+    expect(rows[0]?.bytes).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it('keep at most 8 KiB of a hint whose fields are all escapes', async () => {
+    const orderRef = merOrderNo('HESC');
+    const escapes = '\u0001'.repeat(1_500);
+    const fields = v3Fields({ merOrderNo: orderRef, attach: escapes, payMethod: escapes, message: escapes, orderNo: escapes, currency: escapes });
+    expect((await postStarpago(t.app, 'payin', fields)).body).toBe('SUCCESS');
+    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
     expect(rows[0]?.bytes).toBeLessThanOrEqual(8 * 1024);
   });
 

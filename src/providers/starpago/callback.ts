@@ -112,17 +112,14 @@ function invalidField(fields: Record<string, unknown>, generation: 'v2' | 'v3'):
 
 /**
  * StarPago signs `k=v&k=v…` without quoting, so `{"payMethod": "GCASH&realAmount=5"}` signs like
- * the two fields it hides. A deciding field may therefore appear in the rendering only as itself:
- * any other `&name=` (in a value, a key or a nested object) makes the body ambiguous, and it is
- * refused rather than read one way.
+ * the two fields it hides: a genuine callback's field can be folded into the value before it and
+ * disappear. A deciding field that is absent yet appears in the rendering (as `&name=` in a value,
+ * a key or a nested object) is therefore refused rather than read as absent. One that is present
+ * is unambiguous: keys are unique and sorted, so no re-split can add or move it.
  */
 function mergedDecidingField(fields: Record<string, unknown>): string | null {
+  const absent = DECIDING_FIELDS.filter((name) => !Object.hasOwn(fields, name));
+  if (absent.length === 0) return null;
   const rendered = `&${renderedFields(fields)}`;
-  for (const name of DECIDING_FIELDS) {
-    const marker = `&${name}=`;
-    let count = 0;
-    for (let at = rendered.indexOf(marker); at !== -1; at = rendered.indexOf(marker, at + 1)) count += 1;
-    if (count > (Object.hasOwn(fields, name) ? 1 : 0)) return name;
-  }
-  return null;
+  return absent.find((name) => rendered.includes(`&${name}=`)) ?? null;
 }

@@ -24,6 +24,10 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
 
   const currency = typeof fields.currency === 'string' ? fields.currency : null;
   const paid = isAbsentAmount(fields.paidAmount) ? fields.realAmount : fields.paidAmount;
+  const paidAmount = isAbsentAmount(paid) ? null : toMinorUnits(paid, currency);
+  // A paid amount given but unreadable makes the report's amounts unreadable: the requested amount
+  // must not stand in for what was paid (an order with an expected amount is then flagged).
+  const unreadablePaid = !isAbsentAmount(paid) && paidAmount === null;
   return {
     ok: true,
     report: {
@@ -32,8 +36,8 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
       orderRef,
       rawState,
       state: generation === 'v2' ? v2State(raw) : v3State(raw),
-      amount: toMinorUnits(fields.amount, currency),
-      paidAmount: isAbsentAmount(paid) ? null : toMinorUnits(paid, currency),
+      amount: unreadablePaid ? null : toMinorUnits(fields.amount, currency),
+      paidAmount,
       currency,
       trxDate: epochMillisToIso(fields.updateTime),
       errorCode: null,
