@@ -32,12 +32,7 @@ BEGIN
       p_trx_date, p_error_code, p_error_message, p_destinations, p_first_query_after) AS r;
   END IF;
 
-  UPDATE orders SET last_queried_at = now() WHERE kind = p_kind AND order_ref = p_order_ref;
-  UPDATE notifications SET
-    status = CASE WHEN state = p_state THEN 'accepted' ELSE 'rejected' END,
-    reason = CASE WHEN state = p_state THEN NULL ELSE 'CONTRADICTED_BY_PROVIDER' END
-  WHERE kind = p_kind AND order_ref = p_order_ref AND status = 'unverified'
-    AND (p_asked_at IS NULL OR last_received_at <= p_asked_at);
+  PERFORM settle_hints(p_kind, p_order_ref, p_state, p_asked_at);
 
   RETURN QUERY SELECT v_outcome, v_event_id;
 END;

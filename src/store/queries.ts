@@ -61,13 +61,8 @@ export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targ
  * are rejected, nothing else changes.
  */
 export async function rejectUnknownOrderHints(pool: pg.Pool, kind: string, orderRef: string, askedAt: string | null = null): Promise<number> {
-  const result = await pool.query(
-    `UPDATE notifications SET status = 'rejected', reason = 'NOT_FOUND_AT_PROVIDER'
-     WHERE kind = $1 AND order_ref = $2 AND status = 'unverified' AND ($3::timestamptz IS NULL OR last_received_at <= $3::timestamptz)`,
-    [kind, orderRef, askedAt],
-  );
-  await pool.query('UPDATE orders SET last_queried_at = now() WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
-  return result.rowCount ?? 0;
+  const { rows } = await pool.query<{ settled: number }>('SELECT settle_hints($1, $2, NULL, $3::timestamptz) AS settled', [kind, orderRef, askedAt]);
+  return rows[0]?.settled ?? 0;
 }
 
 /** An order (or an unverified hint's order reference) whose provider is to be asked now. */
@@ -179,7 +174,7 @@ export async function finishAnsweredQuery(
     } else {
       const next = await client.query(
         `UPDATE provider_queries q SET lease_until = NULL, failures = 0, answered_at = clock_timestamp(),
-           due_at = now() + ($3::bigint[])[least(o.query_slot + 1, cardinality($3::bigint[]))] * interval '1 millisecond'
+           due_at = now() + query_slot_wait($3::bigint[], o.query_slot)
          FROM orders o
          WHERE q.kind = $1 AND q.order_ref = $2 AND o.kind = q.kind AND o.order_ref = q.order_ref AND o.state = 'PENDING' AND NOT o.stale`,
         [kind, orderRef, scheduleMs],
@@ -215,8 +210,8 @@ async function countUnknownAnswer(client: pg.ClientBase, kind: string, orderRef:
  * only hints name it counts as an unknown answer (the third abandons it).
  */
 export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<void> {
-  const slotWait = `now() + ($3::bigint[])[least(cardinality($3::bigint[]),
-         1 + coalesce((SELECT o.query_slot FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref), 0))] * interval '1 millisecond'`;
+  const slotWait = `now() + query_slot_wait($3::bigint[],
+         coalesce((SELECT o.query_slot FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref), 0))`;
   await pool.query(
     `UPDATE provider_queries q SET lease_until = NULL, failures = failures + 1, answered_at = clock_timestamp(),
        unknown_answers = unknown_answers + CASE WHEN k.known THEN 0 ELSE 1 END,

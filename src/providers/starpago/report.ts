@@ -1,4 +1,5 @@
 import { isAbsentAmount } from '../../domain/amount.js';
+import { fieldText } from '../../domain/field-text.js';
 import type { StateReport } from '../../domain/provider.js';
 import { toMinorUnits } from './amount.js';
 import { v2State, v3State } from './states.js';
@@ -14,12 +15,12 @@ export type ReportResult = { ok: true; report: StateReport } | { ok: false; deta
  * (epoch milliseconds) as ISO 8601, or null when it is absent or not epoch milliseconds.
  */
 export function toStateReport(kind: string, fields: Record<string, unknown>, generation: Generation): ReportResult {
-  const orderRef = textOf(fields.merOrderNo);
+  const orderRef = fieldText(fields.merOrderNo);
   if (orderRef === null || orderRef.trim() === '') return { ok: false, detail: 'merOrderNo is missing' };
 
   const stateField = generation === 'v2' ? 'orderStatus' : 'status';
   const raw = fields[stateField];
-  const rawState = generation === 'v2' ? textOf(raw) : typeof raw === 'string' ? raw : null;
+  const rawState = generation === 'v2' ? fieldText(raw) : typeof raw === 'string' ? raw : null;
   if (rawState === null || rawState.trim() === '') return { ok: false, detail: `${stateField} is missing` };
 
   const currency = typeof fields.currency === 'string' ? fields.currency : null;
@@ -48,18 +49,13 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
 
 /** `updateTime` as received (number or text), or null: part of a v3 callback's and an answer's identity. */
 export function updateTimeText(fields: Record<string, unknown>): string | null {
-  return textOf(fields.updateTime);
+  return fieldText(fields.updateTime);
 }
 
 function epochMillisToIso(value: unknown): string | null {
-  const text = textOf(value);
+  const text = fieldText(value);
   if (text === null || !/^\d{1,15}$/.test(text.trim())) return null;
   const date = new Date(Number(text));
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-function textOf(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return null;
-}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decimalToMinorUnits, isAbsentAmount, isMoneyValue } from '../../domain/amount.js';
 import type { ErrorCode } from '../../domain/errors.js';
+import { fieldText } from '../../domain/field-text.js';
 import { isOrderRef, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import type { OrderState } from '../../domain/order-state.js';
 import { EnvelopeError, memberText } from './envelope.js';
@@ -59,10 +60,10 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, sig
     state: normaliseTrxState(rawState),
     amount: toCentavos(fields.trxAmount, signedText),
     paidAmount: null,
-    currency: optionalString(fields.currency),
-    trxDate: optionalString(fields.trxDate),
-    errorCode: optionalString(fields.errorCode),
-    errorMessage: optionalString(fields.errorMessage),
+    currency: fieldText(fields.currency),
+    trxDate: fieldText(fields.trxDate),
+    errorCode: fieldText(fields.errorCode),
+    errorMessage: fieldText(fields.errorMessage),
   };
 }
 
@@ -74,7 +75,7 @@ export function toNotification(
 ): StarpayNotification {
   const report = toStateReport(kind, request, signedText);
   // A blank msgId identifies nothing: it would make every notification of the order a repeat.
-  const givenMsgId = optionalString(request.msgId);
+  const givenMsgId = fieldText(request.msgId);
   const msgId = givenMsgId !== null && givenMsgId.trim() !== '' ? givenMsgId : null;
   return {
     ...report,
@@ -84,7 +85,7 @@ export function toNotification(
     request,
     signedText,
     signature,
-    mchId: optionalString(request.mchId),
+    mchId: fieldText(request.mchId),
   };
 }
 
@@ -98,11 +99,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function optionalString(value: unknown): string | null {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return null;
-}
 
 /**
  * `trxAmount` as integer centavos from its decimal text (`10000`, `"10000.00"`): a number is read

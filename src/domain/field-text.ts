@@ -1,0 +1,6 @@
+/** A scalar field as text: a string as it is, a finite number as JSON prints it; anything else null. */
+export function fieldText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
