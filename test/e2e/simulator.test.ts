@@ -8,6 +8,7 @@ import { parseSimulatorArgs } from '../../src/simulator/options.js';
 import { planOrders, type OrderPlan } from '../../src/simulator/plan.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { waitFor } from '../helpers/fake-downstream.js';
 import { adminQuery } from '../helpers/global-setup.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
@@ -122,7 +123,8 @@ describe('npm run simulate against the built service', () => {
     const [order] = planOrders({ ...parseSimulatorArgs(args), seed: 5 });
     await db.drop();
     const running = simulate(args);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The database comes back only once the service has answered a notification 503.
+    await waitFor(async () => /outcome="DATABASE_UNAVAILABLE"[^\n]* [1-9]/.test(await (await fetch(`${server.url}/metrics`)).text()), 30_000, 'a 503');
     await adminQuery(inject('databaseAdminUrl'), `CREATE DATABASE ${db.name} TEMPLATE ${inject('templateDatabase')}`);
 
     const run = await running;
