@@ -15,7 +15,7 @@ import { createLogger } from './logger.js';
 import { createProviders, QUERY_TIMEOUT_MS } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
-import { openDatabase, type Database } from './store/database.js';
+import { openDatabase, openDirectPool, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
 const EMBEDDED_DATABASE_NAME = 'starpay';
@@ -69,18 +69,27 @@ async function main(): Promise<void> {
   });
 
   let databaseUrl = config.databaseUrl;
+  let directUrl = config.databaseDirectUrl;
   if (databaseUrl === undefined) {
     const directory = path.resolve(config.dataDir, 'postgres');
     const embedded = await startEmbeddedPostgres({ directory, persistent: true, onLog: (line) => log.debug({ line }, 'postgres') });
     started.embedded = embedded;
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
+    directUrl = databaseUrl;
     log.info({ directory }, 'DATABASE_URL is unset: started an embedded PostgreSQL');
   }
 
-  const db = openDatabase(databaseUrl, { logger: log });
+  // Migrations over the direct URL when there is one; over DATABASE_URL they take transaction-scoped locks only.
+  const migrationPool = openDirectPool(directUrl ?? databaseUrl, 1, log);
+  try {
+    const applied = await migrate(migrationPool);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  } finally {
+    await migrationPool.end();
+  }
+  const db = openDatabase(databaseUrl, { logger: log, directUrl });
   started.db = db;
-  const applied = await migrate(db.pool);
-  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  if (directUrl === undefined) log.info('DATABASE_DIRECT_URL is unset: the forwarder polls instead of listening');
 
   // One registry for the routes, the forwarder and the jobs.
   const metrics = metricsFor(db);
@@ -98,7 +107,7 @@ async function main(): Promise<void> {
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
-    started.forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    started.forwarder = createForwarder({ pool: db.pool, listenPool: db.listenPool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
     await started.forwarder.start();
   }
   const jobLog = log.child({ component: 'jobs' });
