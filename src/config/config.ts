@@ -124,13 +124,13 @@ export const EnvSchema = z
     }
     if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
     if (env.NODE_ENV !== 'production') return;
-    if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
     const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
     if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
     }
     if (env.OPS_API_TOKEN === undefined) problem('OPS_API_TOKEN', 'is required in production');
     else if (env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
+    if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
   });
 
 /** Shorter tokens can be guessed; production refuses them. */
