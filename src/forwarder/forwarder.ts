@@ -60,6 +60,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
   const listenCheckMs = deps.listenCheckMs ?? 30_000;
+  const checkTimeoutMs = Math.min(listenCheckMs, 5_000);
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const ids = [...byId.keys()];
   const inFlight = new Map(ids.map((id) => [id, new Set<Promise<void>>()]));
@@ -129,7 +130,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       client.on('notification', wake);
       client.on('error', onError);
       try {
-        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        // Bounded like the check: a LISTEN sent into a dead connection would hold the loop for ever.
+        await answeredWithin(client.query(`LISTEN ${OUTBOX_CHANNEL}`), checkTimeoutMs, 'LISTEN was not answered');
       } catch (error) {
         own.release(error as Error);
         throw error;
@@ -147,18 +149,16 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
    */
   async function checkListener(): Promise<void> {
     const own = listener;
-    if (own === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('LISTEN connection did not answer')), Math.min(listenCheckMs, 5_000));
-    });
+    if (own === undefined) {
+      // Not listening (the database was unreachable, or a LISTEN failed): the loop tries again now.
+      wake();
+      return;
+    }
     try {
-      await Promise.race([own.client.query('SELECT 1'), timeout]);
+      await answeredWithin(own.client.query('SELECT 1'), checkTimeoutMs, 'LISTEN connection did not answer');
     } catch (error) {
       logger.warn({ err: error }, 'forwarder LISTEN connection is dead; replacing it');
       own.release(error as Error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -257,6 +257,19 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       }
     },
   };
+}
+
+/** `promise`, or a rejection with `message` if it does not settle within `ms`. */
+async function answeredWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function destroySocket(client: pg.PoolClient): void {

@@ -59,7 +59,7 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   // An idle client losing its connection (database restart) must not crash the process; the pool
   // drops that client and the next query opens a new one, so this is worth a warning, not more.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database connection lost'));
-  const listenPool = options.directUrl === undefined ? undefined : openDirectPool(options.directUrl, 2, options.logger);
+  const listenPool = options.directUrl === undefined ? undefined : openDirectPool(options.directUrl, 2, options.logger, LISTEN_APPLICATION_NAME);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     pool,
@@ -72,12 +72,23 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   };
 }
 
+/** How the LISTEN connections show in pg_stat_activity. */
+export const LISTEN_APPLICATION_NAME = 'receiver-listen';
+
 /**
  * A small pool on a direct URL: LISTEN connections, or the migrator (DATABASE_DIRECT_URL, or
- * DATABASE_URL without one). No query timeout: a migration may take its time.
+ * DATABASE_URL without one: then without an application name, which is a startup parameter).
+ * No query timeout: a migration may take its time.
  */
-export function openDirectPool(url: string, max: number, logger?: Pick<Logger, 'warn'>): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000, keepAlive: true, types: poolTypes() });
+export function openDirectPool(url: string, max: number, logger?: Pick<Logger, 'warn'>, applicationName?: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    types: poolTypes(),
+    ...(applicationName === undefined ? {} : { application_name: applicationName }),
+  });
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle direct database connection lost'));
   return pool;
 }

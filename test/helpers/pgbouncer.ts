@@ -93,7 +93,7 @@ export async function startPgbouncer(serverUrl: string): Promise<Pgbouncer> {
       await client.end().catch(() => {});
       if (waited > 15_000) {
         child.kill('SIGKILL');
-        throw new Error(`pgbouncer did not answer: ${String(error)}`);
+        throw new Error(`pgbouncer did not answer: ${String(error)}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
