@@ -9,6 +9,8 @@ import { createDestinations } from './destinations/index.js';
 import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { pruneNotificationsJob } from './jobs/prune-notifications.js';
+import { purgeJob } from './jobs/purge.js';
+import { refreshGaugesJob } from './jobs/refresh-gauges.js';
 import { retireDestinationsJob } from './jobs/retire-destinations.js';
 import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
@@ -124,7 +126,13 @@ async function main(): Promise<void> {
   }
   const jobLog = log.child({ component: 'jobs' });
   const configured = destinations.map((destination, index) => ({ url: config.forward.urls[index] as string, id: destination.id }));
-  started.jobs.push(pruneNotificationsJob(db.pool, jobLog), retireDestinationsJob(db.pool, configured, jobLog), reconciler.job);
+  started.jobs.push(
+    pruneNotificationsJob(db.pool, jobLog),
+    retireDestinationsJob(db.pool, configured, jobLog),
+    reconciler.job,
+    purgeJob(db.pool, { retention: config.retention, logger: jobLog, metrics }),
+    refreshGaugesJob(metrics, jobLog),
+  );
   for (const job of started.jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });
