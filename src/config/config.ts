@@ -104,7 +104,7 @@ export const EnvSchema = z
     PURGE_INTERVAL: z.string().default('10m').pipe(duration).describe('how often the retention purge runs'),
     SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: optionalText.describe('Fastify trustProxy: true, a hop count or a list of addresses'),
+    TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -123,7 +123,16 @@ export const EnvSchema = z
       if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
     }
     if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
+    // Trusting every hop lets any client pick its address (and the loopback exemption) by header.
+    if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY.toLowerCase() === 'true') {
+      problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
+    }
     if (env.NODE_ENV !== 'production') return;
+    // Answers move money's state: in production they come over TLS, unless from this machine.
+    for (const variable of ['STARPAY_API_URL', 'STARPAGO_API_URL'] as const) {
+      const url = env[variable];
+      if (url !== undefined && !isHttpsOrLoopback(url)) problem(variable, 'must be an https:// URL in production (http:// only for a loopback host)');
+    }
     const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
     if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
@@ -171,7 +180,8 @@ export interface Config {
   /** The whole drain on SIGTERM. */
   shutdownGraceMs: number;
   logLevel: Env['LOG_LEVEL'];
-  trustProxy: boolean | number | string | undefined;
+  /** Hops to trust (a count) or the proxies' addresses; never every hop. */
+  trustProxy: number | string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -234,7 +244,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
 
 function parseTrustProxy(value: string | undefined): Config['trustProxy'] {
   if (value === undefined || value === 'false') return undefined;
-  if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
+}
+
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === 'https:') return true;
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
 import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
 import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -31,6 +32,8 @@ export interface TestApp {
 export interface TestAppOptions {
   starpay?: RsaKeyPair;
   starpayMerchantKey?: KeyObject;
+  /** Where the app logs; silent when absent. */
+  logger?: Logger;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     ...env,
   });
   const db = openDatabase(database.url, { directUrl: config.databaseDirectUrl });
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
