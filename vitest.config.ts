@@ -10,6 +10,21 @@ export default defineConfig({
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
       // RabbitMQ and NATS on 127.0.0.1: `npm run test:brokers`, kept out of `npm test`.
       { test: { name: 'brokers', include: ['test/brokers/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 } },
+      // `npm run test:pgbouncer`: these tests with DATABASE_URL through a PgBouncer in transaction mode.
+      {
+        test: {
+          name: 'pgbouncer',
+          include: [
+            'test/pgbouncer/**/*.test.ts',
+            'test/integration/notify.test.ts',
+            'test/integration/forwarder.test.ts',
+            'test/integration/reconcile.test.ts',
+            'test/e2e/replicas.test.ts',
+          ],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
       // Debian's Chromium against the built service: `npm run test:browser`, not part of `npm test`.
       { test: { name: 'browser', include: ['test/browser/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 120_000, fileParallelism: false } },
     ],

@@ -1,8 +1,8 @@
 import { ConfigError, loadConfig, type Config } from './config/config.js';
-import { openDatabase } from './store/database.js';
+import { openDirectPool } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
-/** `npm run db:migrate`: applies pending migrations to DATABASE_URL and exits. */
+/** `npm run db:migrate`: applies pending migrations to DATABASE_DIRECT_URL (or DATABASE_URL) and exits. */
 let config: Readonly<Config>;
 try {
   config = loadConfig(process.env);
@@ -16,10 +16,11 @@ if (config.databaseUrl === undefined) {
   process.stderr.write('DATABASE_URL is unset; npm start migrates its embedded database by itself\n');
   process.exit(1);
 }
-const db = openDatabase(config.databaseUrl);
+// DATABASE_DIRECT_URL when given: a migration is no business for a transaction-mode pooler.
+const pool = openDirectPool(config.databaseDirectUrl ?? config.databaseUrl, 1);
 try {
-  const applied = await migrate(db.pool);
+  const applied = await migrate(pool);
   process.stdout.write(applied.length > 0 ? `applied ${applied.join(', ')}\n` : 'nothing to apply\n');
 } finally {
-  await db.close();
+  await pool.end();
 }

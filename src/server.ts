@@ -1,27 +1,31 @@
 import path from 'node:path';
-import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp, ingestTargetsFor, metricsFor } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { DataDirBusyError, lockDataDir, type DataDirLock } from './database/data-dir-lock.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
 import { createDestinations } from './destinations/index.js';
 import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { pruneNotificationsJob } from './jobs/prune-notifications.js';
+import { purgeJob } from './jobs/purge.js';
+import { refreshGaugesJob } from './jobs/refresh-gauges.js';
 import { retireDestinationsJob } from './jobs/retire-destinations.js';
 import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
-import { createProviders, PROVIDER_NAMES, QUERY_TIMEOUT_MS } from './providers/index.js';
+import { createProviders, PROVIDER_NAMES } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
-import { openDatabase, type Database } from './store/database.js';
+import { openDatabase, openDirectPool, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
 
 const EMBEDDED_DATABASE_NAME = 'starpay';
 
 /** Set once start-up begins to start things; a failed start-up stops them too (an embedded database above all). */
 let stopEverything: (() => Promise<void>) | undefined;
+/** The last resort of every exit path: the embedded database stopped, DATA_DIR released. */
+let stopDatabaseAndExit: (code: number) => Promise<never> = async (code) => process.exit(code);
 
 async function main(): Promise<void> {
   let config;
@@ -33,6 +37,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+
+  // Without DATABASE_URL this process owns DATA_DIR's embedded database: a second start on the same
+  // DATA_DIR stops here, before it writes anything there or touches the running one's database.
+  let dataDirLock: DataDirLock | undefined;
+  if (config.databaseUrl === undefined) {
+    try {
+      dataDirLock = await lockDataDir(config.dataDir);
+    } catch (error) {
+      if (!(error instanceof DataDirBusyError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+  }
 
   // Keys and destinations first: bad configuration stops start-up before any database work.
   const starpay = await loadStarpayKeys(config);
@@ -51,36 +68,42 @@ async function main(): Promise<void> {
 
   // Everything started below is stopped, in reverse, on every exit path this process controls.
   const started: { embedded?: EmbeddedDatabase; db?: Database; app?: FastifyInstance; forwarder?: Forwarder; jobs: Job[] } = { jobs: [] };
+  stopDatabaseAndExit = async (code) => {
+    await started.embedded?.stop().catch((error: unknown) => log.error({ err: error }, 'embedded PostgreSQL did not stop'));
+    await dataDirLock?.release();
+    process.exit(code);
+  };
   stopEverything = async () => {
-    const { app, forwarder, jobs, db, embedded } = started;
+    const { app, forwarder, jobs, db } = started;
     // Stop taking requests, claiming deliveries and running jobs; let the in-flight ones finish.
     await Promise.all([app?.close(), forwarder?.stop(), ...jobs.map((job) => job.stop())]);
     await Promise.allSettled(destinations.map((destination) => destination.close()));
     await db?.close();
-    await embedded?.stop();
   };
-  // Long enough for the slowest in-flight work to end on its own: a delivery attempt, or a provider
-  // query (a token request and a retry after a 401 or a repeated msgId: four calls at most).
-  const drainMs = Math.max(20_000, config.forward.timeoutMs + 5_000, 4 * QUERY_TIMEOUT_MS + 5_000);
-  closeWithGrace({ delay: drainMs, logger: log }, async ({ signal, err }) => {
-    if (err !== undefined) log.error({ err }, 'shutting down after an error');
-    else log.info({ signal }, 'shutting down');
-    await stopEverything?.();
-  });
+  handleShutdown(config.shutdownGraceMs, log);
 
   let databaseUrl = config.databaseUrl;
+  let directUrl = config.databaseDirectUrl;
   if (databaseUrl === undefined) {
     const directory = path.resolve(config.dataDir, 'postgres');
     const embedded = await startEmbeddedPostgres({ directory, persistent: true, onLog: (line) => log.debug({ line }, 'postgres') });
     started.embedded = embedded;
     databaseUrl = await ensureDatabase(embedded.url, EMBEDDED_DATABASE_NAME);
+    directUrl = databaseUrl;
     log.info({ directory }, 'DATABASE_URL is unset: started an embedded PostgreSQL');
   }
 
-  const db = openDatabase(databaseUrl, { logger: log });
+  // Migrations over the direct URL when there is one; over DATABASE_URL they take transaction-scoped locks only.
+  const migrationPool = openDirectPool(directUrl ?? databaseUrl, 1, log);
+  try {
+    const applied = await migrate(migrationPool);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  } finally {
+    await migrationPool.end();
+  }
+  const db = openDatabase(databaseUrl, { logger: log, directUrl });
   started.db = db;
-  const applied = await migrate(db.pool);
-  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  if (directUrl === undefined) log.info('DATABASE_DIRECT_URL is unset: the forwarder polls instead of listening');
 
   // One registry for the routes, the forwarder and the jobs.
   const metrics = metricsFor(db);
@@ -98,12 +121,18 @@ async function main(): Promise<void> {
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
-    started.forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    started.forwarder = createForwarder({ pool: db.pool, listenPool: db.listenPool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
     await started.forwarder.start();
   }
   const jobLog = log.child({ component: 'jobs' });
   const configured = destinations.map((destination, index) => ({ url: config.forward.urls[index] as string, id: destination.id }));
-  started.jobs.push(pruneNotificationsJob(db.pool, jobLog), retireDestinationsJob(db.pool, configured, jobLog), reconciler.job);
+  started.jobs.push(
+    pruneNotificationsJob(db.pool, jobLog),
+    retireDestinationsJob(db.pool, configured, jobLog),
+    reconciler.job,
+    purgeJob(db.pool, { retention: config.retention, logger: jobLog, metrics }),
+    refreshGaugesJob(metrics, jobLog),
+  );
   for (const job of started.jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });
@@ -124,8 +153,48 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
+/**
+ * SIGTERM or SIGINT drains (stopEverything), within `graceMs` in all: at the deadline, or on a
+ * second signal, the work still in flight is abandoned (deliveries and provider queries are leased,
+ * so another worker takes them over once the lease expires; a notification not yet answered is
+ * resent by its provider) and the process exits 1. Every path stops the embedded database last.
+ * An error nothing caught shuts down the same way, and exits 1.
+ */
+function handleShutdown(graceMs: number, log: ReturnType<typeof createLogger>): void {
+  let draining = false;
+  let abandoning = false;
+  const abandon = (reason: string) => {
+    if (abandoning) return;
+    abandoning = true;
+    log.warn({ reason }, 'shutdown cut short: work still in flight is left to its lease');
+    void stopDatabaseAndExit(1);
+  };
+  const shutDown = (facts: { signal?: string; err?: unknown }, code: number) => {
+    if (draining) {
+      abandon(facts.signal === undefined ? 'another error while draining' : `second ${facts.signal}`);
+      return;
+    }
+    draining = true;
+    if (facts.err !== undefined) log.error({ err: facts.err }, 'shutting down after an error');
+    else log.info({ signal: facts.signal, graceMs }, 'shutting down');
+    setTimeout(() => abandon(`SHUTDOWN_GRACE_MS (${graceMs} ms) passed`), graceMs);
+    void (stopEverything?.() ?? Promise.resolve()).then(
+      () => {
+        if (!abandoning) void stopDatabaseAndExit(code);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        abandon('shutdown failed');
+      },
+    );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutDown({ signal }, 0));
+  process.on('uncaughtException', (error) => shutDown({ err: error }, 1));
+  process.on('unhandledRejection', (error) => shutDown({ err: error }, 1));
+}
+
 main().catch(async (error: unknown) => {
   process.stderr.write(`start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
   await stopEverything?.().catch(() => {});
-  process.exit(1);
+  await stopDatabaseAndExit(1);
 });

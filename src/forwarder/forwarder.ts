@@ -6,6 +6,7 @@ import type { Metrics } from '../plugins/metrics.js';
 import {
   claimDueDeliveries,
   msUntilNextDue,
+  onLocalWake,
   OUTBOX_CHANNEL,
   recordAttempts,
   type AttemptOutcome,
@@ -15,6 +16,13 @@ import {
 
 export interface ForwarderDeps {
   pool: pg.Pool;
+  /**
+   * Direct connections to LISTEN on (DATABASE_DIRECT_URL). Absent: the forwarder polls, woken at
+   * once only by this process's own commits; `pool` may then be a transaction-mode pooler.
+   */
+  listenPool?: pg.Pool;
+  /** How often the LISTEN connection is checked with a round trip (a failover can kill it silently). */
+  listenCheckMs?: number;
   destinations: readonly Destination[];
   forward: { maxAttempts: number; backoffMs: number; timeoutMs: number };
   logger: FastifyBaseLogger;
@@ -51,6 +59,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const concurrency = deps.concurrency ?? 16;
   const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
+  const listenCheckMs = deps.listenCheckMs ?? 30_000;
+  const checkTimeoutMs = Math.min(listenCheckMs, 5_000);
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const ids = [...byId.keys()];
   const inFlight = new Map(ids.map((id) => [id, new Set<Promise<void>>()]));
@@ -64,6 +74,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   // A wake-up that came while the loop was busy: the next sleep returns at once.
   let woken = false;
   let listener: { client: pg.PoolClient; release(error?: Error): void } | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let checkTimer: NodeJS.Timeout | undefined;
 
   const wake = () => {
     woken = true;
@@ -87,9 +99,9 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     });
 
   async function listen(): Promise<void> {
-    if (listener !== undefined) return;
+    if (listener !== undefined || deps.listenPool === undefined) return;
     try {
-      const client = await pool.connect();
+      const client = await deps.listenPool.connect();
       // Released once, whichever comes first: an error on the connection (it may report more
       // than one, a database shutting down does), or stop().
       let released = false;
@@ -99,16 +111,27 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
           if (released) return;
           released = true;
           if (listener === own) listener = undefined;
+          // The pool lends this client again later: without its listeners.
+          client.removeListener('notification', wake);
+          client.removeListener('error', onError);
+          // A dropped connection may still report the socket's end; that must not crash the process.
+          if (error !== undefined) client.on('error', () => {});
+          // A silently dead socket would never finish a polite close: drop it.
+          if (error !== undefined) destroySocket(client);
           client.release(error);
+          // The loop listens again on its next turn; make that turn now.
+          if (error !== undefined) wake();
         },
       };
-      client.on('notification', wake);
-      client.on('error', (error) => {
+      const onError = (error: Error) => {
         logger.warn({ err: error }, 'forwarder lost its LISTEN connection');
         own.release(error);
-      });
+      };
+      client.on('notification', wake);
+      client.on('error', onError);
       try {
-        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        // Bounded like the check: a LISTEN sent into a dead connection would hold the loop for ever.
+        await answeredWithin(client.query(`LISTEN ${OUTBOX_CHANNEL}`), checkTimeoutMs, 'LISTEN was not answered');
       } catch (error) {
         own.release(error as Error);
         throw error;
@@ -116,6 +139,26 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       listener = own;
     } catch (error) {
       logger.warn({ err: error }, 'forwarder cannot LISTEN; polling');
+    }
+  }
+
+  /**
+   * A failover (RDS, Patroni) can leave the LISTEN connection open but dead, with no error ever:
+   * no notification would arrive again. A round trip now and then proves it alive; a connection
+   * that fails it or does not answer within the check interval is replaced.
+   */
+  async function checkListener(): Promise<void> {
+    const own = listener;
+    if (own === undefined) {
+      // Not listening (the database was unreachable, or a LISTEN failed): the loop tries again now.
+      wake();
+      return;
+    }
+    try {
+      await answeredWithin(own.client.query('SELECT 1'), checkTimeoutMs, 'LISTEN connection did not answer');
+    } catch (error) {
+      logger.warn({ err: error }, 'forwarder LISTEN connection is dead; replacing it');
+      own.release(error as Error);
     }
   }
 
@@ -193,10 +236,17 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     async start() {
       if (running) return;
       running = true;
+      unsubscribe = onLocalWake(pool, wake);
+      if (deps.listenPool !== undefined) {
+        checkTimer = setInterval(() => void checkListener(), listenCheckMs);
+        checkTimer.unref();
+      }
       loop = run();
     },
     async stop() {
       running = false;
+      unsubscribe?.();
+      clearInterval(checkTimer);
       wake();
       await loop;
       await Promise.allSettled([...inFlight.values()].flatMap((slots) => [...slots]));
@@ -207,6 +257,23 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       }
     },
   };
+}
+
+/** `promise`, or a rejection with `message` if it does not settle within `ms`. */
+async function answeredWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function destroySocket(client: pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /**

@@ -21,15 +21,25 @@ export function createMetrics(sources: MetricsSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const { backlog, flagged } = sources;
-  const gauge = (name: string, help: string, read: () => Promise<number>) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        this.set(await read().catch(() => Number.NaN));
-      },
-    });
+  // Counting gauges are set by refreshGauges() (a background job, every GAUGE_REFRESH_MS), never
+  // by a scrape: a scrape that counted rows would scan tables as often as Prometheus asks.
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+  const outboxBacklog = gauge('receiver_outbox_backlog', `Deliveries still pending (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
+  const staleOrders = gauge('receiver_stale_orders', `Orders still PENDING after the last reconciliation slot (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
+  const amountMismatches = gauge(
+    'receiver_amount_mismatches',
+    `Orders whose paid amount differs from the expected amount (counted every ${GAUGE_REFRESH_MS / 1000} s)`,
+  );
+  /** Counts what the gauges show; an unanswered count shows as NaN until the next refresh. */
+  async function refreshGauges(): Promise<void> {
+    const [pending, flags] = await Promise.all([
+      (backlog?.() ?? Promise.resolve(0)).catch(() => Number.NaN),
+      (flagged?.() ?? Promise.resolve({ stale: 0, amountMismatches: 0 })).catch(() => ({ stale: Number.NaN, amountMismatches: Number.NaN })),
+    ]);
+    outboxBacklog.set(pending);
+    staleOrders.set(flags.stale);
+    amountMismatches.set(flags.amountMismatches);
+  }
   return {
     registry,
     notifications: new Counter({
@@ -70,15 +80,21 @@ export function createMetrics(sources: MetricsSources = {}) {
       labelNames: ['provider', 'outcome'] as const,
       registers: [registry],
     }),
-    outboxBacklog: gauge('receiver_outbox_backlog', 'Deliveries still pending', async () => (backlog === undefined ? 0 : backlog())),
-    staleOrders: gauge('receiver_stale_orders', 'Orders still PENDING after the last reconciliation slot', async () =>
-      flagged === undefined ? 0 : (await flagged()).stale,
-    ),
-    amountMismatches: gauge('receiver_amount_mismatches', 'Orders whose paid amount differs from the expected amount', async () =>
-      flagged === undefined ? 0 : (await flagged()).amountMismatches,
-    ),
+    purgedRows: new Counter({
+      name: 'receiver_purged_rows_total',
+      help: 'Rows purged by retention: raw_bodies (notifications whose request body was removed) and attempt_logs (attempt records of delivered deliveries)',
+      labelNames: ['what'] as const,
+      registers: [registry],
+    }),
+    outboxBacklog,
+    staleOrders,
+    amountMismatches,
+    refreshGauges,
   };
 }
+
+/** How often the counting gauges are refreshed. */
+export const GAUGE_REFRESH_MS = 15_000;
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -95,7 +111,8 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
           'receiver_notifications_total{provider,kind,outcome}, receiver_signature_failures_total{provider,kind,reason}, ' +
           'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,outcome}, ' +
           'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_stale_orders, ' +
-          'receiver_amount_mismatches, receiver_ingest_batch_size{committed}, and process metrics.',
+          'receiver_amount_mismatches, receiver_ingest_batch_size{committed}, receiver_purged_rows_total{what}, and process metrics. ' +
+          `The backlog, stale and mismatch gauges are counted in the background every ${GAUGE_REFRESH_MS / 1000} s, never by a scrape.`,
         response: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
         },

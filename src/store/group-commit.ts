@@ -26,10 +26,10 @@ interface Pending {
 
 /**
  * One statement for a whole batch: each column of ingest_notification()'s parameters as an array,
- * every row's destination ids as one JSON array. Named, so each connection plans it once.
+ * every row's destination ids as one JSON array. Unnamed: a transaction-mode pooler
+ * may run the next statement on another server connection, where a named one does not exist.
  */
 export const INGEST_BATCH_STATEMENT = {
-  name: 'ingest_notifications',
   text: `SELECT idx, outcome, event_id FROM ingest_notifications(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
     $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::jsonb[], $16::text[], $17::text[],

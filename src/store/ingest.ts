@@ -28,7 +28,6 @@ export interface IngestTargets {
  * and plans it once, then every notification costs a single Bind/Execute round trip.
  */
 export const INGEST_STATEMENT = {
-  name: 'ingest_notification',
   text: `SELECT outcome, event_id FROM ingest_notification(
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19 * interval '1 millisecond')`,
 } as const;
@@ -78,7 +77,6 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
   const bodyHash = createHash('sha256').update(rejection.body).digest('hex');
   const kept = boundedRejection(storableText(rejection.body), rejection.request === undefined ? undefined : storableJson(rejection.request));
   await pool.query({
-    name: 'record_rejection',
     text: `INSERT INTO notifications AS n (provider, kind, order_ref, msg_id, dedup_key, status, reason, request, body)
            VALUES ($8, $1, $2, $3, $4, 'rejected', $5, $6, $7)
            ON CONFLICT (kind, dedup_key) WHERE dedup_key LIKE 'body:%'

@@ -42,6 +42,7 @@ export function notificationView(notification: Notification) {
     lastReceivedAt: notification.lastReceivedAt.toISOString(),
     deliveryCount: notification.deliveryCount,
     request: notification.request,
+    requestPurgedAt: notification.requestPurgedAt?.toISOString() ?? null,
   };
 }
 

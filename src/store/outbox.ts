@@ -7,6 +7,22 @@ export const OUTBOX_CHANNEL = 'receiver_outbox';
 export const WAKE_INTERVAL_MS = 20;
 
 const wakers = new WeakMap<pg.Pool, () => void>();
+const localForwarders = new WeakMap<pg.Pool, Set<() => void>>();
+
+/**
+ * `wake` runs whenever this process commits deliveries over `pool`: a forwarder without LISTEN
+ * (behind a transaction-mode pooler) still starts on this process's own events at once, and only
+ * other replicas' events wait for its poll. Returns the unsubscribe.
+ */
+export function onLocalWake(pool: pg.Pool, wake: () => void): () => void {
+  let set = localForwarders.get(pool);
+  if (set === undefined) {
+    set = new Set();
+    localForwarders.set(pool, set);
+  }
+  set.add(wake);
+  return () => set.delete(wake);
+}
 
 /**
  * Tells every forwarder (this process's and other replicas') that new deliveries were committed.
@@ -17,6 +33,7 @@ const wakers = new WeakMap<pg.Pool, () => void>();
  * forwarders also poll.
  */
 export function wakeForwarders(pool: pg.Pool): void {
+  for (const local of localForwarders.get(pool) ?? []) local();
   let wake = wakers.get(pool);
   if (wake === undefined) {
     wake = coalescedNotify(pool);
@@ -36,7 +53,6 @@ function coalescedNotify(pool: pg.Pool): () => void {
     lastSentAt = Date.now();
     pool
       .query({
-        name: 'wake_forwarders',
         text: `SELECT set_config('synchronous_commit', 'off', true), pg_notify('${OUTBOX_CHANNEL}', '')`,
       })
       .catch(() => {
@@ -111,7 +127,6 @@ export async function claimDueDeliveries(
 
 /** The claim statement: $1 limit, $2 lease in ms, $3 destination ids. */
 export const CLAIM_DUE_DELIVERIES = {
-  name: 'claim_due_deliveries',
   text: `
     WITH due AS (
       SELECT d.id FROM deliveries d
@@ -197,7 +212,6 @@ export interface AttemptResult {
  */
 export async function recordAttempts(pool: pg.Pool, results: readonly AttemptResult[]): Promise<Set<number>> {
   const { rows } = await pool.query<{ id: number }>({
-    name: 'record_attempts',
     text: `
       WITH attempt AS (
         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[],

@@ -41,7 +41,6 @@ export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targ
   const r = answer.report;
   const t = storableText;
   const { rows } = await pool.query<{ outcome: IngestOutcome; event_id: string | null }>({
-    name: 'record_query_answer',
     text: `SELECT outcome, event_id FROM record_query_answer(
       $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
     values: [
@@ -92,7 +91,6 @@ export async function claimDueQueries(pool: pg.Pool, limit: number, leaseMs: num
         LIMIT ${take}
         FOR UPDATE OF q SKIP LOCKED`;
   const { rows } = await pool.query<DueQuery>({
-    name: 'claim_due_queries',
     text: `
       WITH hinted AS (${due(false, '($1::int + 1) / 2')}),
       known AS (${due(true, '$1::int - (SELECT count(*) FROM hinted)')}),
@@ -182,12 +180,13 @@ export async function finishAnsweredQuery(
       if (next.rowCount === 0) await client.query('DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
     }
     await client.query('COMMIT');
+    client.release();
     return { stale: becameStale };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
+    // A connection that failed (or timed out) mid-transaction is not given back to the pool.
+    client.release(error as Error);
     throw error;
-  } finally {
-    client.release();
   }
 }
 

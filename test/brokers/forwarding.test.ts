@@ -40,7 +40,7 @@ afterAll(async () => {
 async function serviceWith(urls: string[], env: Record<string, string> = {}): Promise<TestApp> {
   const app = await startTestApp({ FORWARD_URLS: urls.join(','), FORWARD_SECRET, FORWARD_BACKOFF_MS: '50', FORWARD_TIMEOUT_MS: '2000', ...env });
   const destinations = createDestinations(urls, { timeoutMs: 2_000, webhookSecret: FORWARD_SECRET, providerNames: PROVIDER_NAMES });
-  const forwarder = createForwarder({ pool: app.db.pool, destinations, forward: app.config.forward, logger: createLogger('silent'), pollMs: 100 });
+  const forwarder = createForwarder({ pool: app.db.pool, listenPool: app.db.listenPool, destinations, forward: app.config.forward, logger: createLogger('silent'), pollMs: 100 });
   void forwarder.start();
   started.push({ app, forwarder, destinations });
   return app;

@@ -22,7 +22,9 @@ beforeAll(async () => {
     FORWARD_SECRET,
     LOG_LEVEL: 'fatal',
   };
-  replicas = await Promise.all([startServerProcess(env), startServerProcess(env)]);
+  // One replica listens over a direct connection; the other has none (as behind a transaction-mode
+  // pooler without DATABASE_DIRECT_URL) and polls.
+  replicas = await Promise.all([startServerProcess({ ...env, DATABASE_DIRECT_URL: database.directUrl }), startServerProcess(env)]);
 });
 afterAll(async () => {
   await Promise.all(replicas.map((replica) => replica.stop()));

@@ -69,11 +69,28 @@ describe('the service started with no configuration', () => {
     );
   });
 
+  it('refuses to start in production without DATABASE_URL, on one line, and starts no embedded database', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-e2e-'));
+    dataDirs.push(dataDir);
+    await expect(
+      startServerProcess({
+        NODE_ENV: 'production',
+        DATA_DIR: dataDir,
+        DATABASE_URL: undefined,
+        STARPAGO_APP_SECRET: 'secret',
+        OPS_API_TOKEN: 'a-production-token-of-32-characters-or-more',
+      }),
+    ).rejects.toThrow(/exited with 1:\s*invalid configuration: DATABASE_URL is required in production[^\n]*\n$/);
+    await expect(access(path.join(dataDir, 'postgres'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses to start in production without its secrets, naming them on one line', async () => {
     await expect(startServerProcess({ NODE_ENV: 'production', STARPAY_PUBLIC_KEYS: undefined, OPS_API_TOKEN: undefined })).rejects.toThrow(
       /exited with 1:\s*invalid configuration: STARPAY_PUBLIC_KEYS .*\ninvalid configuration: OPS_API_TOKEN/,
     );
-    await expect(startServerProcess({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 'secret', OPS_API_TOKEN: 'too-short' })).rejects.toThrow(
+    await expect(
+      startServerProcess({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 'secret', OPS_API_TOKEN: 'too-short', DATABASE_URL: 'postgres://127.0.0.1:1/none' }),
+    ).rejects.toThrow(
       /exited with 1:\s*invalid configuration: OPS_API_TOKEN must be at least 32 characters in production\n/,
     );
   });

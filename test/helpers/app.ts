@@ -41,18 +41,23 @@ export interface TestAppOptions {
  * `DATABASE_URL` in `env` it joins that database instead, as a second replica would (and leaves it
  * in place when closed).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<TestApp> {
   const starpay = options.starpay ?? generateRsaKeyPair();
   const shared = env.DATABASE_URL;
-  const database: TestDatabase = shared === undefined ? await createTestDatabase() : { name: new URL(shared).pathname.slice(1), url: shared, drop: async () => {} };
+  const database: TestDatabase =
+    shared === undefined
+      ? await createTestDatabase()
+      : { name: new URL(shared).pathname.slice(1), url: shared, directUrl: env.DATABASE_DIRECT_URL ?? shared, drop: async () => {} };
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     OPS_API_TOKEN: OPS_TOKEN,
     LOG_LEVEL: 'silent',
     DATABASE_URL: database.url,
+    // A replica joining a database gets a direct URL only if the test gives it one.
+    DATABASE_DIRECT_URL: shared === undefined ? database.directUrl : env.DATABASE_DIRECT_URL,
     ...env,
   });
-  const db = openDatabase(database.url);
+  const db = openDatabase(database.url, { directUrl: config.databaseDirectUrl });
   const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });

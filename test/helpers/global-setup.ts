@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { migrate } from '../../src/store/migrate.js';
+import { startPgbouncer } from './pgbouncer.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,6 +13,11 @@ declare module 'vitest' {
     databaseAdminUrl: string;
     /** A migrated database each test file clones. */
     templateDatabase: string;
+    /**
+     * With TEST_PGBOUNCER=1 (`npm run test:pgbouncer`): the same server's URL through a PgBouncer
+     * in transaction mode, which the test databases' `url` then points at. Empty otherwise.
+     */
+    databasePoolerUrl: string;
   }
 }
 
@@ -67,10 +73,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await migrate(pool);
   await pool.end();
 
-  process.stdout.write(`test database: ${server.source}\n`);
+  const pgbouncer = process.env.TEST_PGBOUNCER === '1' ? await startPgbouncer(server.adminUrl) : undefined;
+  process.stdout.write(`test database: ${server.source}${pgbouncer === undefined ? '' : ', through PgBouncer in transaction mode'}\n`);
   project.provide('databaseAdminUrl', server.adminUrl);
   project.provide('templateDatabase', templateDatabase);
+  project.provide('databasePoolerUrl', pgbouncer?.rewrite(server.adminUrl) ?? '');
   return async () => {
+    await pgbouncer?.stop();
     await adminQuery(server.adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase}`).catch(() => {});
     await server.stop();
   };

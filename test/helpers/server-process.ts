@@ -9,18 +9,23 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** Resolves with the exit code once the process exited. */
+  exited: Promise<number | null>;
   /** Sends the signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** The built service (`npm run build`) as a child process, resolved once /healthz answers. */
-export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string | undefined>,
+  options: { /** In a process group of its own, as a terminal runs a foreground job. */ detached?: boolean } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env })) {
     if (value !== undefined) childEnv[name] = value;
   }
-  const child = spawn(process.execPath, [SERVER_ENTRY], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER_ENTRY], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -45,6 +50,7 @@ export async function startServerProcess(env: Record<string, string | undefined>
     url,
     child,
     output: () => output,
+    exited,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       return exited;

@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A TCP proxy in front of PostgreSQL that a test can cut (every connection dropped, new ones
- * refused: the database is "down") and restore, or slow down.
+ * refused: the database is "down") and restore, slow down, or freeze (the connections open now
+ * stay open but carry nothing, as after a failover that sends no reset; new ones work).
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
+  const frozen = new WeakSet<Socket>();
   let down = false;
   let latencyMs = 0;
 
@@ -26,6 +28,7 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     }
     const pipe = (from: Socket, to: Socket) =>
       from.on('data', (chunk: Buffer) => {
+        if (frozen.has(from)) return;
         if (latencyMs === 0) to.write(chunk);
         else setTimeout(() => to.write(chunk), latencyMs);
       });
@@ -49,6 +52,9 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     cut() {
       down = true;
       for (const socket of sockets) socket.destroy();
+    },
+    freeze() {
+      for (const socket of sockets) frozen.add(socket);
     },
     restore() {
       down = false;

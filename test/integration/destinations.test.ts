@@ -47,7 +47,7 @@ async function app(urls: string[]): Promise<TestApp> {
 
 function forward(t: TestApp, urls: string[], concurrency = 8): void {
   const destinations = createDestinations(urls, { timeoutMs: 5_000, webhookSecret: FORWARD_SECRET });
-  const forwarder = createForwarder({ pool: t.db.pool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 100, concurrency });
+  const forwarder = createForwarder({ pool: t.db.pool, listenPool: t.db.listenPool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 100, concurrency });
   running.push({ forwarder, destinations });
   void forwarder.start();
 }

@@ -48,6 +48,7 @@ function startForwarder(urls = t.config.forward.urls): Forwarder {
   destinations.push(...own);
   const forwarder = createForwarder({
     pool: t.db.pool,
+    listenPool: t.db.listenPool,
     destinations: own,
     forward: t.config.forward,
     logger: createLogger('silent'),

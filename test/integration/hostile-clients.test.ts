@@ -103,6 +103,7 @@ describe('answers', () => {
 describe('provider URLs in production', () => {
   const production = {
     NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://db.internal/receiver',
     OPS_API_TOKEN: 'x'.repeat(40),
     STARPAGO_APP_SECRET: 'secret',
     STARPAGO_APP_ID: 'app',

@@ -62,6 +62,7 @@ describe('GET /metrics', () => {
     expect((await post('static-qr', `"${'x'.repeat(4096)}"`)).statusCode).toBe(413);
     metrics.deliveries.inc({ destination: 'http', outcome: 'delivered' });
 
+    await metrics.refreshGauges();
     const response = await app.inject({ url: '/metrics' });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);

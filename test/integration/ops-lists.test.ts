@@ -183,6 +183,7 @@ describe('GET /ops/notifications', () => {
         lastReceivedAt: expect.any(String),
         deliveryCount: 1,
         request: forged,
+        requestPurgedAt: null,
       },
       {
         id: expect.stringMatching(/^ntf_\d+$/),
@@ -197,6 +198,7 @@ describe('GET /ops/notifications', () => {
         lastReceivedAt: expect.any(String),
         deliveryCount: 1,
         request: accepted,
+        requestPurgedAt: null,
       },
     ]);
   });

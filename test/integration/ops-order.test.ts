@@ -57,6 +57,7 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
         lastReceivedAt: expect.any(String),
         deliveryCount: 2,
         request: fields,
+        requestPurgedAt: null,
       },
     ]);
     expect(detail.deliveries).toEqual([

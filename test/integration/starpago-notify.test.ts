@@ -249,7 +249,7 @@ describe('StarPago events', () => {
     // Everything earlier in this file is already out of the way: only this test's events are sent.
     await t.db.pool.query("UPDATE deliveries SET status = 'delivered' WHERE status = 'pending'");
     downstream.received.length = 0;
-    const forwarder = createForwarder({ pool: t.db.pool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 50 });
+    const forwarder = createForwarder({ pool: t.db.pool, listenPool: t.db.listenPool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 50 });
     void forwarder.start();
     try {
       const payin = v2Fields({ orderStatus: 0, amount: '10.50', currency: 'PHP' });

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
 
 describe('start-up rules', () => {
   const token = 'x'.repeat(32);
+  const database = 'postgres://db.internal/receiver';
   const problems = (env: Record<string, string>) => {
     try {
       loadConfig(env);
@@ -50,17 +51,42 @@ describe('start-up rules', () => {
   };
 
   it('refuses a production ops token shorter than 32 characters, and accepts one of 32', () => {
-    expect(problems({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: 'x'.repeat(31) })).toEqual([
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: database, STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: 'x'.repeat(31) })).toEqual([
       'OPS_API_TOKEN must be at least 32 characters in production',
     ]);
-    expect(problems({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: token })).toEqual([]);
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: database, STARPAGO_APP_SECRET: 's', OPS_API_TOKEN: token })).toEqual([]);
     expect(problems({ OPS_API_TOKEN: 'short' })).toEqual([]);
   });
 
+  it('refuses production without DATABASE_URL (no embedded database there), naming it', () => {
+    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token, STARPAGO_APP_SECRET: 's' })).toEqual([
+      'DATABASE_URL is required in production (the embedded database is for development)',
+    ]);
+    expect(problems({ OPS_API_TOKEN: token, STARPAGO_APP_SECRET: 's' })).toEqual([]);
+  });
+
+  it('reads the retention and shutdown settings, and refuses a duration that is not one', () => {
+    expect(loadConfig({})).toMatchObject({
+      retention: { rawBodyMs: 90 * 86_400_000, attemptLogMs: 30 * 86_400_000, purgeIntervalMs: 600_000 },
+      shutdownGraceMs: 25_000,
+      databaseDirectUrl: undefined,
+    });
+    expect(loadConfig({ RAW_BODY_RETENTION: '2s', ATTEMPT_LOG_RETENTION: '36h', PURGE_INTERVAL: '1m' }).retention).toEqual({
+      rawBodyMs: 2_000,
+      attemptLogMs: 36 * 3_600_000,
+      purgeIntervalMs: 60_000,
+    });
+    expect(problems({ RAW_BODY_RETENTION: '90 days', PURGE_INTERVAL: '0m' })).toEqual([
+      'RAW_BODY_RETENTION must be a positive duration like 30s, 10m, 6h or 90d',
+      'PURGE_INTERVAL must be a positive duration like 30s, 10m, 6h or 90d',
+    ]);
+    expect(problems({ DATABASE_DIRECT_URL: database })).toEqual(['DATABASE_DIRECT_URL needs DATABASE_URL']);
+  });
+
   it('refuses production with no provider configured; either provider is enough', () => {
-    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token }).join()).toMatch(/no provider is configured/);
-    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token, STARPAY_PUBLIC_KEYS_FILE: '/keys.pem' })).toEqual([]);
-    expect(problems({ NODE_ENV: 'production', OPS_API_TOKEN: token, STARPAGO_APP_SECRET: 's' })).toEqual([]);
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: database, OPS_API_TOKEN: token }).join()).toMatch(/no provider is configured/);
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: database, OPS_API_TOKEN: token, STARPAY_PUBLIC_KEYS_FILE: '/keys.pem' })).toEqual([]);
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: database, OPS_API_TOKEN: token, STARPAGO_APP_SECRET: 's' })).toEqual([]);
   });
 
   it('refuses a query API without its credentials, in any environment', () => {

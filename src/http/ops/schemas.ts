@@ -58,7 +58,8 @@ export const NotificationSchema = z.object({
   firstReceivedAt: timestamp,
   lastReceivedAt: timestamp,
   deliveryCount: z.number().int().describe('how many times this same notification arrived'),
-  request: z.unknown().describe('the parsed request, when parseable'),
+  request: z.unknown().describe('the parsed request, when parseable; null once RAW_BODY_RETENTION removed it'),
+  requestPurgedAt: timestamp.nullable().describe('when RAW_BODY_RETENTION removed the stored request (identity, order and events stay)'),
 });
 
 export const DeliverySchema = z.object({
