@@ -83,8 +83,8 @@ async function main(): Promise<void> {
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
   // One registry for the routes, the forwarder and the jobs.
-  const metrics = metricsFor(db);
   const destinationIds = destinations.map((destination) => destination.id);
+  const metrics = metricsFor(db, destinationIds);
   const reconciler = createReconciler({
     pool: db.pool,
     providers,
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
-    started.forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    started.forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, breaker: config.breaker, logger: log.child({ component: 'forwarder' }), metrics });
     await started.forwarder.start();
   }
   const jobLog = log.child({ component: 'jobs' });

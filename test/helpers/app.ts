@@ -55,7 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
   const destinationIds = destinations.map((destination) => destination.id);
-  const metrics = metricsFor(db);
+  const metrics = metricsFor(db, destinationIds);
   const reconciler = createReconciler({
     pool: db.pool,
     providers,
