@@ -94,10 +94,8 @@ const HELD_BACK = `EXISTS (
     AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id
     AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}')`;
 
-/** A pending delivery a claim may take now: due, not leased, not held back. */
-const CLAIMABLE = `d.status = 'pending' AND d.next_attempt_at <= now()
-  AND (d.lease_until IS NULL OR d.lease_until < now())
-  AND NOT ${HELD_BACK}`;
+/** A pending delivery nobody holds a lease on and that waits behind no earlier one of its order. */
+const AVAILABLE = `d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now()) AND NOT ${HELD_BACK}`;
 
 /** The circuit breaker's settings: BREAKER_FAILURES and BREAKER_PROBE_MS. */
 export interface BreakerSettings {
@@ -109,8 +107,8 @@ export interface BreakerSettings {
  * Leases up to `limit` due deliveries to one destination, each order's events in order
  * (HELD_BACK). SKIP LOCKED and the lease keep replicas from claiming the same row; an expired lease
  * (a crashed worker) makes the delivery claimable again. A paused destination gives nothing; an
- * open one gives its oldest due delivery as the probe to the one claim (of any replica) that moves
- * its next probe time on, and nothing otherwise.
+ * open one gives one probe, its oldest pending delivery whatever its backoff (the breaker paces
+ * it), to the one claim of any replica that moves its next probe time on, and nothing otherwise.
  */
 export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: number, destination: string, probeMs: number): Promise<ClaimedDelivery[]> {
   const { rows } = await pool.query<ClaimedDelivery>({ ...CLAIM_DUE_DELIVERIES, values: [limit, leaseMs, destination, probeMs] });
@@ -126,19 +124,26 @@ export const CLAIM_DUE_DELIVERIES = {
     ), probe AS (
       UPDATE destinations s SET next_probe_at = now() + $4 * interval '1 millisecond'
       WHERE s.url = $3 AND NOT s.paused AND s.opened_at IS NOT NULL AND s.next_probe_at <= now()
-        AND EXISTS (SELECT 1 FROM deliveries d WHERE d.url = $3 AND ${CLAIMABLE})
+        AND EXISTS (SELECT 1 FROM deliveries d WHERE d.url = $3 AND ${AVAILABLE})
       RETURNING s.url
     ), due AS (
       SELECT d.id FROM deliveries d
-      WHERE d.url = $3 AND ${CLAIMABLE}
-        AND ((SELECT healthy FROM gate) OR EXISTS (SELECT 1 FROM probe))
+      WHERE (SELECT healthy FROM gate) AND d.url = $3 AND d.next_attempt_at <= now() AND ${AVAILABLE}
       ORDER BY d.next_attempt_at, d.id
-      LIMIT (SELECT CASE WHEN healthy THEN $1 ELSE 1 END FROM gate)
+      LIMIT $1
       FOR UPDATE OF d SKIP LOCKED
+    ), probed AS (
+      SELECT d.id FROM deliveries d
+      WHERE EXISTS (SELECT 1 FROM probe) AND d.url = $3 AND ${AVAILABLE}
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT 1
+      FOR UPDATE OF d SKIP LOCKED
+    ), claimed AS (
+      SELECT id FROM due UNION ALL SELECT id FROM probed
     )
     UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
-    FROM due, events e
-    WHERE d.id = due.id AND e.id = d.event_id
+    FROM claimed, events e
+    WHERE d.id = claimed.id AND e.id = d.event_id
     RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
 } as const;
 
@@ -171,7 +176,7 @@ export async function retireRemovedDestinations(pool: pg.Pool, destinations: rea
 
 /**
  * Milliseconds until the next claimable delivery is due (0 if one is due now); undefined if none is
- * pending. A paused destination has none; an open one none before its next probe.
+ * pending. A paused destination has none; an open one its next probe, if anything is pending.
  */
 export async function msUntilNextDue(pool: pg.Pool, destinations: readonly string[]): Promise<number | undefined> {
   // Only deliveries a claim could take count: one waiting behind an earlier delivery of its order
@@ -180,8 +185,8 @@ export async function msUntilNextDue(pool: pg.Pool, destinations: readonly strin
   // forwarder polled without pause.
   const { rows } = await pool.query<{ ms: number | null }>(
     `SELECT CASE WHEN next_due IS NULL THEN NULL ELSE greatest(0, extract(epoch FROM (next_due - now())) * 1000)::float8 END AS ms
-     FROM (SELECT min(greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at),
-                               CASE WHEN s.opened_at IS NOT NULL THEN s.next_probe_at END)) AS next_due
+     FROM (SELECT min(CASE WHEN s.opened_at IS NOT NULL THEN greatest(s.next_probe_at, coalesce(d.lease_until, s.next_probe_at))
+                           ELSE greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at)) END) AS next_due
            FROM deliveries d LEFT JOIN destinations s ON s.url = d.url
            WHERE d.status = 'pending' AND d.url = ANY($1::text[]) AND s.paused IS NOT TRUE
              AND NOT ${HELD_BACK}) AS due`,
