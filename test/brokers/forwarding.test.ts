@@ -167,9 +167,9 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
       const before = downstream.received.length;
       for (let i = 0; i < 6; i++) await notify(app, { originalMsgId: uniqueName('o'), trxState: 'SUCCESS' });
       const broker = async () =>
-        ((await app.app.inject({ url: '/ops/destinations', headers: auth })).json() as { items: { type: string; state: string; pending: number; dead: number }[] }).items.find(
-          (item) => item.type === 'amqp',
-        );
+        (await app.app.inject({ url: '/ops/destinations', headers: auth }))
+          .json<{ items: { type: string; state: string; pending: number; dead: number }[] }>()
+          .items.find((item) => item.type === 'amqp');
       await waitFor(async () => (await broker())?.state === 'open', 15_000, 'the breaker to open');
       // The webhook destination is not held back.
       await waitFor(() => downstream.received.length === before + 6, 15_000, 'the webhooks');

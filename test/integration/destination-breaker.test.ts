@@ -77,7 +77,7 @@ async function notify(t: TestApp, count: number): Promise<string[]> {
 async function destinations(t: TestApp) {
   const response = await t.app.inject({ url: '/ops/destinations', headers: auth });
   expect(response.statusCode).toBe(200);
-  return (response.json() as { items: Record<string, unknown>[] }).items;
+  return (response.json<{ items: Record<string, unknown>[] }>()).items;
 }
 
 async function statuses(t: TestApp): Promise<Record<string, number>> {
@@ -126,7 +126,7 @@ describe('the circuit breaker', () => {
     expect(opened?.consecutiveFailures).toBeGreaterThanOrEqual(5);
     expect(opened?.openedAt).toEqual(expect.any(String));
     expect(opened?.nextProbeAt).toEqual(expect.any(String));
-    const metricsText = await (await t.app.inject({ url: '/metrics' })).body;
+    const metricsText = (await t.app.inject({ url: '/metrics' })).body;
     expect(metricsText).toContain(`receiver_destination_state{destination="${String(opened?.id)}"} 1`);
 
     // Attempts in flight when it opened finish; from then on only probes go out.

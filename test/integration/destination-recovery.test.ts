@@ -134,12 +134,12 @@ describe('held deliveries', () => {
     await waitFor(async () => (await statuses()).dead === 1, 10_000, 'the first event to die');
     await notify({ ...requestFields({ trxState: 'SUCCESS' }), originalMsgId: pending.originalMsgId });
 
-    const listed = (await ops('GET', '/ops/deliveries?status=dead')).json() as { items: { id: string; orderRef: string; kind: string }[] };
+    const listed = (await ops('GET', '/ops/deliveries?status=dead')).json<{ items: { id: string; orderRef: string; kind: string }[] }>();
     const dead = listed.items[0];
     expect(dead).toMatchObject({ orderRef: pending.originalMsgId, kind: 'repayment', provider: 'starpay', destination: id, heldBy: null });
-    const waiting = (await ops('GET', '/ops/deliveries?status=pending')).json() as { items: { heldBy: string | null }[] };
+    const waiting = (await ops('GET', '/ops/deliveries?status=pending')).json<{ items: { heldBy: string | null }[] }>();
     expect(waiting.items).toEqual([expect.objectContaining({ status: 'pending', attempts: 0, heldBy: dead?.id })]);
-    const detail = (await ops('GET', `/ops/orders/repayment/${String(pending.originalMsgId)}`)).json() as { deliveries: { heldBy: string | null }[] };
+    const detail = (await ops('GET', `/ops/orders/repayment/${String(pending.originalMsgId)}`)).json<{ deliveries: { heldBy: string | null }[] }>();
     expect(detail.deliveries.map((delivery) => delivery.heldBy)).toEqual([null, dead?.id]);
   });
 });
