@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
 
   let result: Record<string, unknown>;
-  if (options.soak) {
+  if (options.forwardingOnly) {
+    log(`forwarding only: backlogs of ${options.backlog} events, concurrency ${options.concurrency}`);
+    result = { kind: 'forwarding', forwarding: await runForwarding(env, options, log) };
+  } else if (options.soak) {
     log(`soak: ${options.soakRate} notifications/s for ${options.soakSeconds} s (half new, half duplicates)`);
     const soak = await runSoak(env, options, log);
     log(

@@ -7,6 +7,7 @@ import type { Metrics } from '../plugins/metrics.js';
 import { registerDestinations } from '../store/destinations.js';
 import {
   claimDueDeliveries,
+  makeBacklogDue,
   wakeForwarders,
   type BreakerSettings,
   msUntilNextDue,
@@ -54,7 +55,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { pool, forward, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const concurrency = deps.concurrency ?? 16;
+  const concurrency = deps.concurrency ?? 64;
   const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
   const breaker = deps.breaker ?? { failures: 10, probeMs: 30_000 };
@@ -67,9 +68,16 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const leaseMs = 2 * forward.timeoutMs + 5_000;
 
   const record = coalescedRecorder(pool, breaker, (closed) => {
-    logger.info({ destinations: closed.map((url) => refs.get(url)?.id ?? url) }, 'destination answers again: breaker closed, its backlog is due now');
-    // Other replicas sleep until the next probe: tell them the backlog is due.
-    wakeForwarders(pool);
+    const names = closed.map((url) => refs.get(url)?.id ?? url);
+    makeBacklogDue(pool, closed).then(
+      (due) => {
+        logger.info({ destinations: names, due }, 'destination answers again: breaker closed, its backlog is due now');
+        // Other replicas sleep until the next probe: tell them the backlog is due.
+        wakeForwarders(pool);
+      },
+      // The backlog then goes out at each delivery's own backoff.
+      (error: unknown) => logger.warn({ err: error, destinations: names }, 'breaker closed, but its backlog could not be made due'),
+    );
   });
   let running = false;
   let loop: Promise<void> | undefined;

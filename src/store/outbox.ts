@@ -87,12 +87,17 @@ export const DESTINATION_REMOVED = 'DESTINATION_REMOVED';
  * delivered: still pending, or dead until someone retries it. So each destination sees an order's
  * events in the order they happened, never a state going backwards. Deliveries retired with their
  * destination hold nothing back.
+ *
+ * `OFFSET 0` keeps it a check per candidate row (an index probe) that the planner cannot turn into
+ * an anti join: as a join it was planned over every pending row of a large backlog, before the
+ * LIMIT of a claim could stop the walk.
  */
 const HELD_BACK = `EXISTS (
   SELECT 1 FROM deliveries earlier
   WHERE earlier.order_id = d.order_id AND earlier.url = d.url
     AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id
-    AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}')`;
+    AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}'
+  OFFSET 0)`;
 
 /** A pending delivery nobody holds a lease on and that waits behind no earlier one of its order. */
 const AVAILABLE = `d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now()) AND NOT ${HELD_BACK}`;
@@ -179,17 +184,22 @@ export async function retireRemovedDestinations(pool: pg.Pool, destinations: rea
  * pending. A paused destination has none; an open one its next probe, if anything is pending.
  */
 export async function msUntilNextDue(pool: pg.Pool, destinations: readonly string[]): Promise<number | undefined> {
-  // Only deliveries a claim could take count: one waiting behind an earlier delivery of its order
-  // is not due, whatever its own time. And greatest() ignores NULLs, so the outer one must not see
-  // the NULL min() of no rows. Either mistake made "nothing claimable" read as "due now", and the
-  // forwarder polled without pause.
+  // Per destination, the first delivery a claim could take, walked in the claim's own index order:
+  // one waiting behind an earlier delivery of its order is not due, whatever its own time (reading
+  // it as due made the forwarder poll without pause), and one under a live lease is in flight (its
+  // worker wakes the loop when it is done; a dead worker's lease is found by the poll). An open
+  // destination's next is its probe.
   const { rows } = await pool.query<{ ms: number | null }>(
+    // greatest() ignores NULLs: the NULL min() of no rows must stay NULL ("nothing pending").
     `SELECT CASE WHEN next_due IS NULL THEN NULL ELSE greatest(0, extract(epoch FROM (next_due - now())) * 1000)::float8 END AS ms
-     FROM (SELECT min(CASE WHEN s.opened_at IS NOT NULL THEN greatest(s.next_probe_at, coalesce(d.lease_until, s.next_probe_at))
-                           ELSE greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at)) END) AS next_due
-           FROM deliveries d LEFT JOIN destinations s ON s.url = d.url
-           WHERE d.status = 'pending' AND d.url = ANY($1::text[]) AND s.paused IS NOT TRUE
-             AND NOT ${HELD_BACK}) AS due`,
+     FROM (SELECT min(CASE WHEN s.opened_at IS NOT NULL THEN s.next_probe_at ELSE first.next_attempt_at END) AS next_due
+     FROM unnest($1::text[]) AS u (url)
+     LEFT JOIN destinations s ON s.url = u.url
+     CROSS JOIN LATERAL (
+       SELECT d.next_attempt_at FROM deliveries d
+       WHERE d.url = u.url AND ${AVAILABLE}
+       ORDER BY d.next_attempt_at, d.id LIMIT 1) AS first
+     WHERE s.paused IS NOT TRUE) AS due`,
     [destinations],
   );
   const ms = rows[0]?.ms;
@@ -215,7 +225,7 @@ export interface AttemptResult {
 export interface RecordedAttempts {
   /** Deliveries whose record applied. */
   applied: Set<number>;
-  /** Destinations whose breaker this record closed: their pending deliveries were made due now. */
+  /** Destinations whose breaker this record closed: makeBacklogDue() next. */
   closed: string[];
 }
 
@@ -225,9 +235,10 @@ export interface RecordedAttempts {
  * claim (the attempts count is the version).
  *
  * The same statement moves each destination's circuit breaker, whichever replica made the
- * attempts: a success resets its consecutive failures (and, if it was open, closes it and makes
- * all its pending deliveries due now); `failures` consecutive failures open it, with the next probe
- * `probeMs` later. A delivery whose destination is open or paused does not die: it waits.
+ * attempts: a success resets its consecutive failures (and, if it was open, closes it: the caller
+ * then makes its backlog due with makeBacklogDue); `failures` consecutive failures open it, with
+ * the next probe `probeMs` later. A delivery whose destination is open or paused does not die: it
+ * waits.
  */
 export async function recordAttempts(pool: pg.Pool, results: readonly AttemptResult[], breaker: BreakerSettings): Promise<RecordedAttempts> {
   const health = healthOf(results);
@@ -272,13 +283,6 @@ export async function recordAttempts(pool: pg.Pool, results: readonly AttemptRes
           lease_until = NULL
         FROM attempt a LEFT JOIN breaker br ON br.url = a.url
         WHERE d.id = a.id AND d.attempts = a.attempts AND d.status = 'pending'
-        RETURNING d.id
-      ), recovered AS (
-        -- The destination answers again: its whole backlog is due now, not at each one's backoff.
-        UPDATE deliveries d SET next_attempt_at = now()
-        FROM breaker br
-        WHERE br.closed AND d.url = br.url AND d.status = 'pending' AND d.next_attempt_at > now()
-          AND d.id <> ALL($1::bigint[])
         RETURNING d.id
       ), inserted AS (
         INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, error)
@@ -332,6 +336,19 @@ function healthOf(results: readonly AttemptResult[]): { url: string; succeeded: 
     byUrl.set(url, entry);
   }
   return [...byUrl.values()];
+}
+
+/**
+ * A destination answers again: its whole backlog is due now, not at each delivery's backoff. Its
+ * own statement, made only when a breaker closes: as a part of every record, the planner scanned
+ * the destination's whole backlog each time (deliveries/s fell with the backlog's size).
+ */
+export async function makeBacklogDue(pool: pg.Pool, destinations: readonly string[]): Promise<number> {
+  const result = await pool.query(
+    `UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = ANY($1::text[]) AND next_attempt_at > now()`,
+    [destinations],
+  );
+  return result.rowCount ?? 0;
 }
 
 export async function countPendingDeliveries(pool: pg.Pool): Promise<number> {
