@@ -61,8 +61,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     // One line per notification outcome is logged by the routes; per-request access lines are not.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id is adopted only when it looks like one: it is logged and echoed.
+    requestIdHeader: false,
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     trustProxy: trustProxyOption(deps.config.trustProxy),
     // Slow or stalled clients must not hold sockets forever.
     connectionTimeout: 30_000,
@@ -100,6 +101,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db, providers: deps.providers, reconciler, destinations: deps.destinations, targetsFor });
   await app.register(consoleRoutes, {});
   return app;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /** TRUST_PROXY as Fastify takes it: a hop count becomes "trust the nearest N proxies". */

@@ -21,7 +21,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      base: { service: 'starpay-receiver' },
+      base: { service: 'payment-notification-receiver' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination,

@@ -12,7 +12,7 @@ import { pruneNotificationsJob } from './jobs/prune-notifications.js';
 import { retireDestinationsJob } from './jobs/retire-destinations.js';
 import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
-import { createProviders, QUERY_TIMEOUT_MS } from './providers/index.js';
+import { createProviders, PROVIDER_NAMES, QUERY_TIMEOUT_MS } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
 import { openDatabase, type Database } from './store/database.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     keyFile: config.starpayApi?.merchantPrivateKeyFile,
   });
   const providers = createProviders({ config, starpayKeys: starpay.keys, starpayMerchantKey, logger: log });
-  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
+  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
   for (const provider of providers) {
     if (!provider.configured) log.info({ provider: provider.name }, 'provider not configured: its notifications are refused');
   }

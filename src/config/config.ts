@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DESTINATION_TYPES } from '../destinations/index.js';
 
 const optionalText = z
   .string()
@@ -28,7 +27,8 @@ const urlWithScheme = (schemes: readonly string[], message: string) =>
   }, message);
 
 const httpUrl = urlWithScheme(['http:', 'https:'], 'must be an http(s) URL');
-const destinationUrl = urlWithScheme(Object.keys(DESTINATION_TYPES), `each entry must be a URL with one of ${Object.keys(DESTINATION_TYPES).join(' ')}`);
+/** Syntax only: which schemes are destinations is the destination registry's to say, at start-up. */
+const destinationUrl = z.string().refine((value) => URL.canParse(value), 'each entry must be a URL');
 
 /** `2m,5m,15m,1h,6h,24h` → milliseconds; units s, m, h, d. */
 const DURATION_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -91,7 +91,7 @@ export const EnvSchema = z
       .default(6000)
       .describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: optionalText.describe('Fastify trustProxy: true, a hop count or a list of addresses'),
+    TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -109,7 +109,16 @@ export const EnvSchema = z
       if (env.STARPAGO_APP_ID === undefined) problem('STARPAGO_APP_ID', 'is required with STARPAGO_API_URL');
       if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
     }
+    // Trusting every hop lets any client pick its address (and the loopback exemption) by header.
+    if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY.toLowerCase() === 'true') {
+      problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
+    }
     if (env.NODE_ENV !== 'production') return;
+    // Answers move money's state: in production they come over TLS, unless from this machine.
+    for (const variable of ['STARPAY_API_URL', 'STARPAGO_API_URL'] as const) {
+      const url = env[variable];
+      if (url !== undefined && !isHttpsOrLoopback(url)) problem(variable, 'must be an https:// URL in production (http:// only for a loopback host)');
+    }
     const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
     if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
@@ -152,7 +161,8 @@ export interface Config {
   /** Requests per minute and client IP; 0 means unlimited. */
   rateLimits: { ops: number; notify: number };
   logLevel: Env['LOG_LEVEL'];
-  trustProxy: boolean | number | string | undefined;
+  /** Hops to trust (a count) or the proxies' addresses; never every hop. */
+  trustProxy: number | string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -213,7 +223,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
 
 function parseTrustProxy(value: string | undefined): Config['trustProxy'] {
   if (value === undefined || value === 'false') return undefined;
-  if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
+}
+
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === 'https:') return true;
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
 }

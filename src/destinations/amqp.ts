@@ -1,9 +1,8 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
-import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
+import type { DeliveryResult, Destination, OutboundEvent, DestinationOptions } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from './describe-error.js';
-import type { DestinationOptions } from './index.js';
 import { lazyConnection } from './lazy-connection.js';
 import { redactUrl } from './redact-url.js';
 
@@ -46,7 +45,7 @@ export function createAmqpDestination(url: URL, options: DestinationOptions): Am
   async function openSession(): Promise<Session> {
     const model = await amqp.connect(connectUrl, {
       timeout: timeoutMs,
-      clientProperties: { connection_name: `starpay-receiver → ${exchange}` },
+      clientProperties: { connection_name: `payment-notification-receiver → ${exchange}` },
     });
     // Without an 'error' listener an emitted error would crash the process.
     model.on('error', () => {});

@@ -1,8 +1,7 @@
 import { Agent, request } from 'undici';
-import type { Destination, DeliveryResult, OutboundEvent } from '../domain/destination.js';
+import type { Destination, DeliveryResult, OutboundEvent, DestinationOptions } from '../domain/destination.js';
 import { parseRetryAfter } from '../domain/retry-policy.js';
 import { inFlightDeliveries } from './in-flight.js';
-import type { DestinationOptions } from './index.js';
 import { redactUrl } from './redact-url.js';
 import { webhookHeaders } from './webhook-signature.js';
 

@@ -1,18 +1,8 @@
-import type { Destination } from '../domain/destination.js';
+import type { Destination, DestinationFactory, DestinationOptions } from '../domain/destination.js';
 import { createAmqpDestination } from './amqp.js';
 import { createHttpDestination } from './http.js';
 import { createNatsDestination } from './nats.js';
 import { redactUrl } from './redact-url.js';
-
-/** What every destination type may need besides its URL. */
-export interface DestinationOptions {
-  /** Per-attempt deadline. */
-  timeoutMs: number;
-  /** Standard Webhooks secret; required by http(s) destinations only. */
-  webhookSecret?: string | undefined;
-}
-
-export type DestinationFactory = (url: URL, options: DestinationOptions) => Destination;
 
 /** Destination types by URL scheme: adding one is a file plus a line here. */
 export const DESTINATION_TYPES: Record<string, DestinationFactory> = {
@@ -40,7 +30,9 @@ export function createDestinations(urls: readonly string[], options: Destination
     try {
       return factory(url, options);
     } catch (error) {
-      throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${(error as Error).message}`, { cause: error });
+      // A factory's own message may already name the variable: it is said once.
+      const reason = (error as Error).message.replace(/^FORWARD_URLS: /, '');
+      throw new Error(`FORWARD_URLS: ${redactUrl(text)}: ${reason}`, { cause: error });
     }
   });
   // A destination is its URL without credentials: two entries naming the same one would get the

@@ -7,17 +7,14 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { DeliveryResult, Destination, OutboundEvent } from '../domain/destination.js';
-import { PROVIDER_NAMES } from '../providers/index.js';
+import type { DeliveryResult, Destination, DestinationOptions, OutboundEvent } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from './describe-error.js';
-import type { DestinationOptions } from './index.js';
 import { lazyConnection } from './lazy-connection.js';
 import { redactUrl } from './redact-url.js';
 
 /** The providers' event types start with their names; a created stream captures exactly them. */
-const PROVIDER_SUBJECTS = PROVIDER_NAMES.map((name) => `${name}.>`);
 
 /** Stream names may not hold whitespace, `.`, `*`, `>` or path separators. */
 const STREAM_NAME = /^[^\s.*>/\\]+$/;
@@ -80,7 +77,9 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
   const id = redactUrl(url.href);
   const secrets = urlSecrets(url);
   const { timeoutMs } = options;
-  const streamSubjects = PROVIDER_SUBJECTS.map((subject) => target.subjectPrefix + subject);
+  const providerNames = options.providerNames ?? [];
+  if (providerNames.length === 0) throw new Error('a NATS destination needs the provider names its stream captures');
+  const streamSubjects = providerNames.map((name) => `${target.subjectPrefix}${name}.>`);
 
   const inFlight = inFlightDeliveries();
   // Subjects a stream is known to capture on the current connection; checked before their first publish.
@@ -90,7 +89,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
     const nc = await connect({
       servers: target.server,
       ...target.credentials,
-      name: `starpay-receiver → ${target.stream}`,
+      name: `payment-notification-receiver → ${target.stream}`,
       timeout: timeoutMs,
       maxReconnectAttempts: -1,
     });

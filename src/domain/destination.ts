@@ -22,6 +22,19 @@ export type DeliveryResult =
       retryAfterMs?: number;
     };
 
+/** What every destination type may need besides its URL; the composition root gives it. */
+export interface DestinationOptions {
+  /** Per-attempt deadline. */
+  timeoutMs: number;
+  /** Standard Webhooks secret; required by http(s) destinations only. */
+  webhookSecret?: string | undefined;
+  /** The providers' names, each an event type's first segment: the subjects a NATS stream is created for. */
+  providerNames?: readonly string[];
+}
+
+/** Builds one destination type from its URL: adding a type is a file plus a line in the registry. */
+export type DestinationFactory = (url: URL, options: DestinationOptions) => Destination;
+
 /** Where events go: a webhook URL, a RabbitMQ exchange, a NATS JetStream stream. */
 export interface Destination {
   /** The destination's identity and shown form: its URL with credentials replaced by `***`. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** The channel forwarders listen on; notified after a commit writes new deliveries. */
-export const OUTBOX_CHANNEL = 'starpay_outbox';
+export const OUTBOX_CHANNEL = 'receiver_outbox';
 
 /** Wake-ups from one process are at least this far apart; the ones in between are coalesced. */
 export const WAKE_INTERVAL_MS = 20;

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDestinations } from '../../src/destinations/index.js';
+import { PROVIDER_NAMES } from '../../src/providers/index.js';
 import type { Destination } from '../../src/domain/destination.js';
 import { createForwarder, type Forwarder } from '../../src/forwarder/forwarder.js';
 import { createLogger } from '../../src/logger.js';
@@ -38,7 +39,7 @@ afterAll(async () => {
 
 async function serviceWith(urls: string[], env: Record<string, string> = {}): Promise<TestApp> {
   const app = await startTestApp({ FORWARD_URLS: urls.join(','), FORWARD_SECRET, FORWARD_BACKOFF_MS: '50', FORWARD_TIMEOUT_MS: '2000', ...env });
-  const destinations = createDestinations(urls, { timeoutMs: 2_000, webhookSecret: FORWARD_SECRET });
+  const destinations = createDestinations(urls, { timeoutMs: 2_000, webhookSecret: FORWARD_SECRET, providerNames: PROVIDER_NAMES });
   const forwarder = createForwarder({
     pool: app.db.pool,
     destinations,

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DESTINATION_TYPES } from '../../src/destinations/index.js';
 import { createNatsDestination, type NatsDestination } from '../../src/destinations/nats.js';
+import { PROVIDER_NAMES } from '../../src/providers/index.js';
 import { closedPort, makeEvent, NATS_SERVER, natsAdmin, uniqueName } from '../helpers/brokers.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -33,7 +34,7 @@ function destinationFor(options: { server?: string; userInfo?: string; timeoutMs
   const userInfo = options.userInfo === undefined ? '' : `${options.userInfo}@`;
   const url = new URL(`nats://${userInfo}${options.server ?? NATS_SERVER}?stream=${stream}&subjectPrefix=${prefix}`);
   admin.track(stream);
-  const destination = createNatsDestination(url, { timeoutMs: options.timeoutMs ?? 5_000 });
+  const destination = createNatsDestination(url, { timeoutMs: options.timeoutMs ?? 5_000, providerNames: PROVIDER_NAMES });
   destinations.push(destination);
   return { destination, stream, prefix };
 }
@@ -105,12 +106,12 @@ describe('NATS JetStream destination', () => {
     });
     expect(withPassword?.type).toBe('nats');
     expect(withPassword?.id).toBe('nats://***:***@nats.internal:4222?stream=EVENTS');
-    const withToken = createNatsDestination(new URL('nats://hunter2-token@nats.internal:4222?stream=EVENTS'), { timeoutMs: 1_000 });
+    const withToken = createNatsDestination(new URL('nats://hunter2-token@nats.internal:4222?stream=EVENTS'), { timeoutMs: 1_000, providerNames: PROVIDER_NAMES });
     expect(withToken.id).toBe('nats://***@nats.internal:4222?stream=EVENTS');
   });
 
   it('refuses a URL without a stream at creation, naming the parameter but not the credentials', () => {
-    const create = () => createNatsDestination(new URL('nats://merchant:hunter2-secret@127.0.0.1:4222'), { timeoutMs: 1_000 });
+    const create = () => createNatsDestination(new URL('nats://merchant:hunter2-secret@127.0.0.1:4222'), { timeoutMs: 1_000, providerNames: PROVIDER_NAMES });
     expect(create).toThrow(/stream=NAME/);
     expect(create).not.toThrow(/hunter2/);
   });

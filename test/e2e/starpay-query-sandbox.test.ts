@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, mkdtemp, stat } from 'node:fs/promises';
+import { readFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -41,13 +41,21 @@ async function startSandbox(dataDir: string): Promise<Sandbox> {
 }
 
 const running: Sandbox[] = [];
+/** Data folders hold private keys: none is left behind in the system temp folder. */
+const dataDirs: string[] = [];
+async function newDataDir(): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'receiver-sandbox-'));
+  dataDirs.push(directory);
+  return directory;
+}
 afterAll(async () => {
   await Promise.all(running.map((s) => s.stop('SIGKILL')));
+  await Promise.all(dataDirs.map((directory) => rm(directory, { recursive: true, force: true })));
 });
 
 describe('npm run sandbox', () => {
   it('serves a fake Starpay that the printed environment can query, and stops on SIGTERM', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-sandbox-'));
+    const dataDir = await newDataDir();
     const sandbox = await startSandbox(dataDir);
     running.push(sandbox);
     expect(Object.keys(sandbox.env)).toEqual([
@@ -87,7 +95,7 @@ describe('npm run sandbox', () => {
   });
 
   it('serves a fake StarPago that the printed environment can query, with the development credentials', async () => {
-    const sandbox = await startSandbox(await mkdtemp(path.join(tmpdir(), 'starpay-sandbox-')));
+    const sandbox = await startSandbox(await newDataDir());
     running.push(sandbox);
     expect(sandbox.env).toMatchObject({ STARPAGO_APP_ID: DEV_STARPAGO_APP_ID, STARPAGO_APP_SECRET: DEV_STARPAGO_APP_SECRET });
 
@@ -114,7 +122,7 @@ describe('npm run sandbox', () => {
   });
 
   it('keeps its key pairs across runs', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'starpay-sandbox-'));
+    const dataDir = await newDataDir();
     const first = await startSandbox(dataDir);
     running.push(first);
     const files = ['starpay-dev-private.pem', 'starpay-dev-public.pem', 'starpay-dev-merchant-private.pem', 'starpay-dev-merchant-public.pem'];

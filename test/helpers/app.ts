@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
 import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
 import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createProviders } from '../../src/providers/index.js';
+import { createProviders, PROVIDER_NAMES } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { createDestinations } from '../../src/destinations/index.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
@@ -31,6 +32,8 @@ export interface TestApp {
 export interface TestAppOptions {
   starpay?: RsaKeyPair;
   starpayMerchantKey?: KeyObject;
+  /** Where the app logs; silent when absent. */
+  logger?: Logger;
 }
 
 /**
@@ -50,10 +53,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ...env,
   });
   const db = openDatabase(database.url);
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
-  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
+  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
   const destinationIds = destinations.map((destination) => destination.id);
   const metrics = metricsFor(db, destinationIds);
   const reconciler = createReconciler({

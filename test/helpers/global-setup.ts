@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -35,9 +35,16 @@ async function resolveServer(): Promise<Server> {
     return { adminUrl: container.getConnectionUri(), source: 'testcontainers', stop: async () => void (await container.stop()) };
   }
 
-  const directory = path.join(await mkdtemp(path.join(tmpdir(), 'starpay-test-')), 'postgres');
-  const embedded = await startEmbeddedPostgres({ directory, persistent: false });
-  return { adminUrl: embedded.url, source: 'embedded', stop: () => embedded.stop() };
+  const parent = await mkdtemp(path.join(tmpdir(), 'receiver-test-'));
+  const embedded = await startEmbeddedPostgres({ directory: path.join(parent, 'postgres'), persistent: false });
+  return {
+    adminUrl: embedded.url,
+    source: 'embedded',
+    stop: async () => {
+      await embedded.stop();
+      await rm(parent, { recursive: true, force: true });
+    },
+  };
 }
 
 async function dockerAnswers(): Promise<boolean> {
@@ -53,7 +60,7 @@ async function dockerAnswers(): Promise<boolean> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await resolveServer();
-  const templateDatabase = `starpay_template_${process.pid}`;
+  const templateDatabase = `receiver_template_${process.pid}`;
   await adminQuery(server.adminUrl, `DROP DATABASE IF EXISTS ${templateDatabase}`);
   await adminQuery(server.adminUrl, `CREATE DATABASE ${templateDatabase}`);
   const pool = new pg.Pool({ connectionString: withDatabase(server.adminUrl, templateDatabase), max: 1 });

@@ -124,6 +124,8 @@ describe('destinations', () => {
     expect(fast.received[0]?.headers.authorization).toBe(`Basic ${Buffer.from('merchant:new-secret').toString('base64')}`);
     await waitFor(async () => (await deliveries(t))[0]?.status === 'delivered', 5_000, 'the attempt recorded');
 
+    // The downstream has it; the forwarder records the attempt just after.
+    await waitFor(async () => (await deliveries(t))[0]?.status === 'delivered', 5_000, 'the delivery recorded');
     const listed = await t.app.inject({ url: '/ops/deliveries', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
     expect(listed.body).not.toContain('secret');
     expect(listed.json()).toMatchObject({ items: [{ url: withCredentials(fast.url, '***', '***'), status: 'delivered' }] });

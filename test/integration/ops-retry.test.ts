@@ -92,7 +92,7 @@ describe('POST /ops/deliveries/:id/retry', () => {
     expect(await row(id)).toEqual({ status: 'pending', attempts: 12, lease_until: null, due: true, last_error: 'HTTP 503' });
     await waitForWakeUp(before + 1);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(wakeUps.slice(before)).toEqual(['starpay_outbox']);
+    expect(wakeUps.slice(before)).toEqual(['receiver_outbox']);
   });
 
   it('makes a pending delivery waiting for its backoff due now', async () => {

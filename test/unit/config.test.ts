@@ -21,7 +21,7 @@ describe('loadConfig', () => {
 
   it('reports every bad variable at once', () => {
     try {
-      loadConfig({ PORT: 'eighty', FORWARD_URLS: 'ftp://x', LOG_LEVEL: 'loud', FORWARD_MAX_ATTEMPTS: '0' });
+      loadConfig({ PORT: 'eighty', FORWARD_URLS: 'not a url', LOG_LEVEL: 'loud', FORWARD_MAX_ATTEMPTS: '0' });
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
@@ -81,10 +81,13 @@ describe('start-up rules', () => {
     for (const bad of ['2 minutes', '0s', '5m,,1h', '-1h']) expect(problems({ RECONCILE_SCHEDULE: bad }).join()).toMatch(/RECONCILE_SCHEDULE/);
   });
 
-  it('never repeats a destination URL, which may hold a password, in its error', () => {
-    const message = problems({ FORWARD_URLS: 'ftp://user:hunter2@host/x' }).join();
+  it('never repeats a destination URL, which may hold a password, in its error', async () => {
+    const { createDestinations } = await import('../../src/destinations/index.js');
+    const message = problems({ FORWARD_URLS: 'http//user:hunter2@host/x' }).join();
     expect(message).toMatch(/FORWARD_URLS/);
     expect(message).not.toContain('hunter2');
+    // Which schemes are destinations is the registry's to say, at start-up, in the same words.
+    expect(() => createDestinations(['ftp://user:hunter2@host/x'], { timeoutMs: 1_000 })).toThrow(/^FORWARD_URLS: ftp:\/\/ destinations are not supported$/);
   });
 });
 

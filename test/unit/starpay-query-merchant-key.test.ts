@@ -1,8 +1,8 @@
 import { generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadMerchantPrivateKey, MerchantKeyError, parseMerchantPrivateKey } from '../../src/providers/starpay/merchant-key.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -54,6 +54,7 @@ describe('parseMerchantPrivateKey', () => {
 describe('loadMerchantPrivateKey', () => {
   it('reads STARPAY_MERCHANT_PRIVATE_KEY, or the file STARPAY_MERCHANT_PRIVATE_KEY_FILE names', async () => {
     const directory = await mkdtemp(path.join(tmpdir(), 'merchant-key-'));
+    onTestFinished(() => rm(directory, { recursive: true, force: true }));
     const file = path.join(directory, 'merchant.pem');
     await writeFile(file, pkcs1Pem);
     const fromValue = await loadMerchantPrivateKey({ key: pkcs8Pem });
@@ -75,6 +76,7 @@ describe('loadMerchantPrivateKey', () => {
     expect((error as Error).message).not.toContain(weak.split('\n')[1]);
 
     const directory = await mkdtemp(path.join(tmpdir(), 'merchant-key-'));
+    onTestFinished(() => rm(directory, { recursive: true, force: true }));
     const file = path.join(directory, 'weak.pem');
     await writeFile(file, weak);
     await expect(loadMerchantPrivateKey({ keyFile: file })).rejects.toThrow(/^STARPAY_MERCHANT_PRIVATE_KEY_FILE: has 1024 bits/);
