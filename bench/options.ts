@@ -19,13 +19,17 @@ export interface BenchOptions {
   /** The steady phase of each round: new notifications at this rate (open loop) for this long. */
   steadyRate: number;
   steadySeconds: number;
+  /** Events in the forwarding phases' backlogs (deliveries/s, recovery after an outage). */
+  backlog: number;
+  /** Only the forwarding phases (for profiling the forwarder). */
+  forwardingOnly: boolean;
   /** Forwarder on (the default). `--no-forward` is for analysis: it shows what forwarding costs. */
   forward: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--steady-rate 200] [--steady-seconds 10] [--log-level info] [--no-forward] [--out bench/results]
+const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--steady-rate 200] [--steady-seconds 10] [--backlog 10000] [--log-level info] [--no-forward] [--forwarding-only] [--out bench/results]
        npm run bench -- --soak [--soak-seconds 120] [--soak-rate 100]
-  env: BENCH_N, BENCH_C, BENCH_ROUNDS, BENCH_WARMUP, BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_SOAK_SECONDS, BENCH_SOAK_RATE, BENCH_LOG_LEVEL, BENCH_OUT_DIR,
+  env: BENCH_N, BENCH_C, BENCH_ROUNDS, BENCH_WARMUP, BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_BACKLOG, BENCH_SOAK_SECONDS, BENCH_SOAK_RATE, BENCH_LOG_LEVEL, BENCH_OUT_DIR,
        DATABASE_URL (an existing server: the bench creates and drops fresh databases on it)`;
 
 export function parseOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
@@ -39,7 +43,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     }
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}\n${USAGE}`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (name === 'soak' || name === 'no-forward') {
+    if (name === 'soak' || name === 'no-forward' || name === 'forwarding-only') {
       switches.add(name);
       continue;
     }
@@ -47,7 +51,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     if (value === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
     flags.set(name, value);
   }
-  const known = new Set(['n', 'c', 'rounds', 'warmup', 'steady-rate', 'steady-seconds', 'soak-seconds', 'soak-rate', 'out', 'log-level']);
+  const known = new Set(['n', 'c', 'rounds', 'warmup', 'steady-rate', 'steady-seconds', 'backlog', 'soak-seconds', 'soak-rate', 'out', 'log-level']);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${USAGE}`);
 
   const int = (flag: string, variable: string, fallback: number, min: number, max: number): number => {
@@ -65,11 +69,13 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     warmup: int('warmup', 'BENCH_WARMUP', 2_000, 0, 20_000),
     steadyRate: int('steady-rate', 'BENCH_STEADY_RATE', 200, 1, 5_000),
     steadySeconds: int('steady-seconds', 'BENCH_STEADY_SECONDS', 10, 1, 120),
+    backlog: int('backlog', 'BENCH_BACKLOG', 10_000, 1, 200_000),
     soak: switches.has('soak') || env.BENCH_SOAK === '1',
     soakSeconds: int('soak-seconds', 'BENCH_SOAK_SECONDS', 120, 5, 1_800),
     soakRate: int('soak-rate', 'BENCH_SOAK_RATE', 100, 1, 2_000),
     outDir: flags.get('out') ?? env.BENCH_OUT_DIR ?? 'bench/results',
     logLevel: flags.get('log-level') ?? env.BENCH_LOG_LEVEL ?? 'info',
     forward: !switches.has('no-forward'),
+    forwardingOnly: switches.has('forwarding-only'),
   };
 }

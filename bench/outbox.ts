@@ -29,6 +29,14 @@ export async function openInspector(url: string) {
       const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'");
       return rows[0]?.n ?? 0;
     },
+    async attempts(): Promise<number> {
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM delivery_attempts');
+      return rows[0]?.n ?? 0;
+    },
+    async dead(): Promise<number> {
+      const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'dead'");
+      return rows[0]?.n ?? 0;
+    },
     /** Waits until no delivery is pending; returns the seconds it took, or undefined on timeout. */
     async drained(timeoutMs: number): Promise<number | undefined> {
       const started = performance.now();

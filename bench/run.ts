@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAverage, machineInfo, sourceRevision } from './machine.js';
+import { runForwarding } from './forwarding.js';
 import { parseOptions } from './options.js';
 import { mib, runSoak } from './soak.js';
 import { cleanUp, guard, startEnvironment } from './setup.js';
@@ -27,7 +28,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
 
   let result: Record<string, unknown>;
-  if (options.soak) {
+  if (options.forwardingOnly) {
+    log(`forwarding only: backlogs of ${options.backlog} events, concurrency ${options.concurrency}`);
+    result = { kind: 'forwarding', forwarding: await runForwarding(env, options, log) };
+  } else if (options.soak) {
     log(`soak: ${options.soakRate} notifications/s for ${options.soakSeconds} s (half new, half duplicates)`);
     const soak = await runSoak(env, options, log);
     log(
@@ -41,7 +45,8 @@ async function main(): Promise<void> {
     const summary = summarise(throughput.rounds);
     printTable(summary, options.concurrency, options.steadyRate);
     if (!throughput.check.ok) log(`CHECK FAILED: stored rows do not match what was sent: ${JSON.stringify(throughput.check)}`);
-    result = { kind: 'throughput', summary, ...throughput };
+    const forwarding = options.forward ? await runForwarding(env, options, log) : null;
+    result = { kind: 'throughput', summary, ...throughput, forwarding };
   }
 
   const stopCode = await env.service.stop();

@@ -9,6 +9,8 @@ export interface ServiceProcess {
   pid: number;
   child: ChildProcess;
   logFile: string;
+  /** Its OPS_API_TOKEN, for the ops calls the bench makes between phases. */
+  opsToken: string;
   /** The last lines the service logged. */
   tail(lines?: number): string;
   /** SIGTERM, then SIGKILL if it does not exit within `graceMs`; resolves with the exit code. */
@@ -30,6 +32,7 @@ export async function startService(env: ServiceEnv): Promise<ServiceProcess> {
   const port = await freePort();
   const logFile = path.join(env.dataDir, 'service.log');
   const out = openSync(logFile, 'a');
+  const opsToken = randomBytes(24).toString('hex');
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined) childEnv[name] = value;
   Object.assign(childEnv, {
@@ -39,10 +42,14 @@ export async function startService(env: ServiceEnv): Promise<ServiceProcess> {
     DATABASE_URL: env.databaseUrl,
     DATA_DIR: env.dataDir,
     STARPAY_PUBLIC_KEYS: env.publicKeyPem,
-    OPS_API_TOKEN: randomBytes(24).toString('hex'),
+    OPS_API_TOKEN: opsToken,
     FORWARD_URLS: env.forwardUrls.join(','),
     FORWARD_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: env.logLevel,
+    // The recovery phase measures the drain after the downstream answers again, not the wait for a probe.
+    BREAKER_PROBE_MS: '1000',
+    // The bench's calls come from loopback (exempt) anyway; no limit may skew a phase.
+    OPS_RATE_LIMIT: '0',
   });
   delete childEnv.STARPAY_PUBLIC_KEYS_FILE;
   delete childEnv.STARPAY_MCH_ID;
@@ -74,6 +81,7 @@ export async function startService(env: ServiceEnv): Promise<ServiceProcess> {
     pid: child.pid as number,
     child,
     logFile,
+    opsToken,
     tail,
     async stop(graceMs = 30_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

@@ -16,6 +16,8 @@ import type { Database } from './store/database.js';
 import type { IngestTargets } from './store/ingest.js';
 import { countFlaggedOrders } from './store/orders.js';
 import { countPendingDeliveries } from './store/outbox.js';
+import { destinationStates } from './store/destinations.js';
+import { destinationRef } from './domain/destination-id.js';
 
 export interface AppDeps {
   config: Config;
@@ -44,8 +46,13 @@ export function ingestTargetsFor(config: Config, destinations: readonly string[]
 }
 
 /** The service's one set of Prometheus series for a database. */
-export function metricsFor(db: Database): Metrics {
-  return createMetrics({ backlog: () => countPendingDeliveries(db.pool), flagged: () => countFlaggedOrders(db.prisma) });
+export function metricsFor(db: Database, destinations: readonly string[] = []): Metrics {
+  const refs = destinations.map(destinationRef);
+  return createMetrics({
+    backlog: () => countPendingDeliveries(db.pool),
+    flagged: () => countFlaggedOrders(db.prisma),
+    destinationStates: () => destinationStates(db.pool, refs),
+  });
 }
 
 /** Builds the HTTP app; listening, signals and the process belong to src/server.ts. */
@@ -77,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  const metrics = deps.metrics ?? metricsFor(deps.db);
+  const metrics = deps.metrics ?? metricsFor(deps.db, deps.destinations);
   const targetsFor = ingestTargetsFor(deps.config, deps.destinations);
   const reconciler =
     deps.reconciler ??

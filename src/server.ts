@@ -106,8 +106,8 @@ async function main(): Promise<void> {
   if (directUrl === undefined) log.info('DATABASE_DIRECT_URL is unset: the forwarder polls instead of listening');
 
   // One registry for the routes, the forwarder and the jobs.
-  const metrics = metricsFor(db);
   const destinationIds = destinations.map((destination) => destination.id);
+  const metrics = metricsFor(db, destinationIds);
   const reconciler = createReconciler({
     pool: db.pool,
     providers,
@@ -121,7 +121,15 @@ async function main(): Promise<void> {
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
   if (destinations.length > 0) {
-    started.forwarder = createForwarder({ pool: db.pool, listenPool: db.listenPool, destinations, forward: config.forward, logger: log.child({ component: 'forwarder' }), metrics });
+    started.forwarder = createForwarder({
+      pool: db.pool,
+      listenPool: db.listenPool,
+      destinations,
+      forward: config.forward,
+      breaker: config.breaker,
+      logger: log.child({ component: 'forwarder' }),
+      metrics,
+    });
     await started.forwarder.start();
   }
   const jobLog = log.child({ component: 'jobs' });

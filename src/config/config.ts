@@ -83,6 +83,8 @@ export const EnvSchema = z
     FORWARD_MAX_ATTEMPTS: positiveInt(12).describe('attempts before a delivery is dead'),
     FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
     FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
+    BREAKER_FAILURES: positiveInt(10).describe('consecutive failed attempts to a destination, across replicas, that open its circuit breaker'),
+    BREAKER_PROBE_MS: positiveInt(30_000).describe('while a breaker is open, one probe delivery per this many ms'),
     NOTIFY_BODY_LIMIT: positiveInt(65_536).describe('largest notification body in bytes'),
     INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64).describe('most notifications written in one transaction (group commit)'),
     INGEST_BATCHES_IN_FLIGHT: z.coerce
@@ -170,6 +172,8 @@ export interface Config {
     backoffMs: number;
     timeoutMs: number;
   };
+  /** The circuit breaker per destination: failures that open it, and the probe interval. */
+  breaker: { failures: number; probeMs: number };
   notifyBodyLimit: number;
   /** Group commit of notifications: batch size and batches written at once. */
   ingest: { batchMax: number; batchesInFlight: number };
@@ -260,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       backoffMs: e.FORWARD_BACKOFF_MS,
       timeoutMs: e.FORWARD_TIMEOUT_MS,
     }),
+    breaker: Object.freeze({ failures: e.BREAKER_FAILURES, probeMs: e.BREAKER_PROBE_MS }),
     notifyBodyLimit: e.NOTIFY_BODY_LIMIT,
     ingest: Object.freeze({ batchMax: e.INGEST_BATCH_MAX, batchesInFlight: e.INGEST_BATCHES_IN_FLIGHT }),
     rateLimits: Object.freeze({ ops: e.OPS_RATE_LIMIT, notify: e.NOTIFY_RATE_LIMIT }),

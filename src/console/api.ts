@@ -64,6 +64,11 @@ export interface Delivery {
   id: string;
   eventId: string;
   url: string;
+  destination?: string;
+  kind?: string;
+  orderRef?: string;
+  /** A pending delivery waiting behind an earlier undelivered one of its order: that one. */
+  heldBy?: string | null;
   status: string;
   attempts: number;
   lastError: string | null;
@@ -84,6 +89,26 @@ export interface OrderDetail {
   notifications: Notification[];
   events?: OrderEvent[];
   deliveries: Delivery[];
+}
+
+export interface Destination {
+  id: string;
+  url: string;
+  type: string;
+  state: 'healthy' | 'open' | 'paused';
+  pending: number;
+  dead: number;
+  consecutiveFailures: number;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  openedAt: string | null;
+  nextProbeAt: string | null;
+}
+
+export interface BulkRetry {
+  destination: string;
+  createdAfter?: string;
+  createdBefore?: string;
 }
 
 export interface Page<Item> {
@@ -129,6 +154,8 @@ export type Query = Record<string, string | undefined>;
 interface CallOptions {
   method?: 'GET' | 'POST';
   query?: Query;
+  /** Sent as JSON. */
+  body?: unknown;
   /** Overrides the stored token (signing in checks a token before keeping it). */
   token?: string;
 }
@@ -144,7 +171,12 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
   try {
     response = await fetch(url, {
       method: options.method ?? 'GET',
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       cache: 'no-store',
       credentials: 'omit',
     });
@@ -172,6 +204,10 @@ export const api = {
     call<ReconcileReply>(`/ops/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}/reconcile`, { method: 'POST' }),
   deliveries: (query: Query) => call<Page<Delivery>>('/ops/deliveries', { query }),
   retryDelivery: (id: string) => call<{ delivery: Delivery }>(`/ops/deliveries/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
+  destinations: () => call<{ items: Destination[] }>('/ops/destinations'),
+  pauseDestination: (id: string) => call<{ destination: Destination }>(`/ops/destinations/${encodeURIComponent(id)}/pause`, { method: 'POST' }),
+  resumeDestination: (id: string) => call<{ destination: Destination }>(`/ops/destinations/${encodeURIComponent(id)}/resume`, { method: 'POST' }),
+  retryDeadDeliveries: (body: BulkRetry) => call<{ matched: number }>('/ops/deliveries/retry', { method: 'POST', body }),
   notifications: (query: Query) => call<Page<Notification>>('/ops/notifications', { query }),
   /** Any authenticated call will do: it answers 401 to a wrong token. */
   checkToken: (token: string) => call<Page<Order>>('/ops/orders', { query: { limit: '1' }, token }),

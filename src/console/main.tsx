@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { forgetToken, storedToken, whenUnauthorized } from './api.js';
 import { Heading } from './components.js';
 import { DeadDeliveriesPage } from './pages/deliveries.js';
+import { DestinationsPage } from './pages/destinations.js';
 import { OrderPage } from './pages/order.js';
 import { OrdersPage } from './pages/orders.js';
 import { RejectedNotificationsPage } from './pages/rejected.js';
@@ -14,6 +15,7 @@ const NAV = [
   { href: '#/', label: 'Summary', pages: ['summary'] },
   { href: '#/orders', label: 'Orders', pages: ['orders', 'order'] },
   { href: '#/deliveries', label: 'Dead deliveries', pages: ['deliveries'] },
+  { href: '#/destinations', label: 'Destinations', pages: ['destinations'] },
   { href: '#/notifications', label: 'Rejected notifications', pages: ['notifications'] },
 ];
 
@@ -86,6 +88,8 @@ function Page({ route }: { route: Route }) {
       return <OrderPage kind={route.kind} orderRef={route.orderRef} />;
     case 'deliveries':
       return <DeadDeliveriesPage query={route.query} />;
+    case 'destinations':
+      return <DestinationsPage />;
     case 'notifications':
       return <RejectedNotificationsPage query={route.query} />;
     case 'not-found':

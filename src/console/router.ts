@@ -9,6 +9,7 @@ export type Route =
   | { page: 'orders'; query: URLSearchParams }
   | { page: 'order'; kind: string; orderRef: string }
   | { page: 'deliveries'; query: URLSearchParams }
+  | { page: 'destinations' }
   | { page: 'notifications'; query: URLSearchParams }
   | { page: 'not-found' };
 
@@ -29,6 +30,7 @@ export function parseHash(hash: string): Route {
   if (first === 'orders' && kind === undefined) return { page: 'orders', query };
   if (first === 'orders' && kind !== undefined && orderRef !== undefined && rest.length === 0) return { page: 'order', kind, orderRef };
   if (first === 'deliveries' && kind === undefined) return { page: 'deliveries', query };
+  if (first === 'destinations' && kind === undefined) return { page: 'destinations' };
   if (first === 'notifications' && kind === undefined) return { page: 'notifications', query };
   return { page: 'not-found' };
 }

@@ -1,10 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import type { Destination } from '../domain/destination.js';
+import { destinationRef } from '../domain/destination-id.js';
 import { retryDelayMs } from '../domain/retry-policy.js';
 import type { Metrics } from '../plugins/metrics.js';
+import { registerDestinations } from '../store/destinations.js';
 import {
   claimDueDeliveries,
+  makeBacklogDue,
+  wakeForwarders,
+  type BreakerSettings,
   msUntilNextDue,
   onLocalWake,
   OUTBOX_CHANNEL,
@@ -25,11 +30,18 @@ export interface ForwarderDeps {
   listenCheckMs?: number;
   destinations: readonly Destination[];
   forward: { maxAttempts: number; backoffMs: number; timeoutMs: number };
+  /** BREAKER_FAILURES and BREAKER_PROBE_MS; 10 and 30 s when absent. */
+  breaker?: BreakerSettings;
   logger: FastifyBaseLogger;
   metrics?: Pick<Metrics, 'deliveries'>;
   now?: () => number;
   random?: () => number;
-  /** Attempts in flight at once in this process, per destination. */
+  /**
+   * Attempts in flight at once in this process, per destination (64 by default: each claim and each
+   * record then covers more deliveries; against a local downstream 64 delivered 2.7× the new
+   * notifications/s of the same run, 16 only 1.0×). Per-order order does not depend on it: a later
+   * delivery of an order is never claimed while an earlier one is pending.
+   */
   concurrency?: number;
   /**
    * While more than half the slots are busy, how long the loop lets further attempts finish before
@@ -56,18 +68,32 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { pool, forward, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const concurrency = deps.concurrency ?? 16;
+  const concurrency = deps.concurrency ?? 64;
   const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
   const listenCheckMs = deps.listenCheckMs ?? 30_000;
   const checkTimeoutMs = Math.min(listenCheckMs, 5_000);
+  const breaker = deps.breaker ?? { failures: 10, probeMs: 30_000 };
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
+  const refs = new Map(deps.destinations.map((destination) => [destination.id, destinationRef(destination.id)]));
+  let registered = false;
   const ids = [...byId.keys()];
   const inFlight = new Map(ids.map((id) => [id, new Set<Promise<void>>()]));
   // A lease outlives the attempt's own deadline, so a live worker never loses its delivery.
   const leaseMs = 2 * forward.timeoutMs + 5_000;
 
-  const record = coalescedRecorder(pool);
+  const record = coalescedRecorder(pool, breaker, (closed) => {
+    const names = closed.map((url) => refs.get(url)?.id ?? url);
+    makeBacklogDue(pool, closed).then(
+      (due) => {
+        logger.info({ destinations: names, due }, 'destination answers again: breaker closed, its backlog is due now');
+        // Other replicas sleep until the next probe: tell them the backlog is due.
+        wakeForwarders(pool);
+      },
+      // The backlog then goes out at each delivery's own backoff.
+      (error: unknown) => logger.warn({ err: error, destinations: names }, 'breaker closed, but its backlog could not be made due'),
+    );
+  });
   let running = false;
   let loop: Promise<void> | undefined;
   let wakeUp: (() => void) | undefined;
@@ -182,7 +208,11 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       logger.warn(facts, 'delivery attempt not recorded: another worker took the delivery over');
       return;
     }
-    deps.metrics?.deliveries.inc({ destination: destination.type, outcome: outcome.status === 'pending' ? 'retry' : outcome.status });
+    deps.metrics?.deliveries.inc({
+      destination: refs.get(destination.id)?.id ?? destination.id,
+      type: destination.type,
+      outcome: outcome.status === 'pending' ? 'retry' : outcome.status,
+    });
     if (outcome.status === 'dead') logger.error(facts, 'delivery dead');
     else if (outcome.status === 'pending') logger.warn({ ...facts, nextAttemptAt: outcome.nextAttemptAt }, 'delivery failed, will retry');
     else logger.debug(facts, 'delivery delivered');
@@ -206,7 +236,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     for (const [id, slots] of inFlight) {
       const free = concurrency - slots.size;
       if (free <= 0) continue;
-      const due = await claimDueDeliveries(pool, free, leaseMs, [id]);
+      const due = await claimDueDeliveries(pool, free, leaseMs, id, breaker.probeMs);
       for (const delivery of due) launch(delivery, slots);
       claimed += due.length;
     }
@@ -217,6 +247,10 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     while (running) {
       try {
         await listen();
+        if (!registered) {
+          await registerDestinations(pool, [...refs.values()]);
+          registered = true;
+        }
         // Under load every finished attempt wakes the loop: claiming a slot at a time cost a round
         // trip per delivery. Until some destination has half its slots free, wait a few ms at most.
         const refillBy = performance.now() + refillWaitMs;
@@ -281,7 +315,7 @@ function destroySocket(client: pg.PoolClient): void {
  * I/O phase to end, and the ones finishing while a record is in flight go together in the next.
  * Each caller still learns whether its own record applied, or gets the statement's error.
  */
-function coalescedRecorder(pool: pg.Pool): (result: AttemptResult) => Promise<boolean> {
+function coalescedRecorder(pool: pg.Pool, breaker: BreakerSettings, onClosed: (urls: string[]) => void): (result: AttemptResult) => Promise<boolean> {
   let queue: { result: AttemptResult; resolve: (applied: boolean) => void; reject: (error: unknown) => void }[] = [];
   let flushing = false;
   const flush = async () => {
@@ -289,7 +323,12 @@ function coalescedRecorder(pool: pg.Pool): (result: AttemptResult) => Promise<bo
       const batch = queue;
       queue = [];
       try {
-        const applied = await recordAttempts(pool, batch.map((entry) => entry.result));
+        const { applied, closed } = await recordAttempts(
+          pool,
+          batch.map((entry) => entry.result),
+          breaker,
+        );
+        if (closed.length > 0) onClosed(closed);
         for (const entry of batch) entry.resolve(applied.has(entry.result.delivery.id));
       } catch (error) {
         for (const entry of batch) entry.reject(error);

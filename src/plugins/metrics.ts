@@ -11,7 +11,12 @@ export interface MetricsSources {
   backlog?: () => Promise<number>;
   /** Orders flagged stale, and orders flagged with an amount mismatch. */
   flagged?: () => Promise<{ stale: number; amountMismatches: number }>;
+  /** Each configured destination's state, by destination id. */
+  destinationStates?: () => Promise<Map<string, 'healthy' | 'open' | 'paused'>>;
 }
+
+/** receiver_destination_state's values. */
+export const DESTINATION_STATE_VALUES = { healthy: 0, open: 1, paused: 2 } as const;
 
 /**
  * The service's Prometheus series, on a registry of their own (one per app, so tests can build
@@ -20,7 +25,7 @@ export interface MetricsSources {
 export function createMetrics(sources: MetricsSources = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const { backlog, flagged } = sources;
+  const { backlog, flagged, destinationStates } = sources;
   // Counting gauges are set by refreshGauges() (a background job, every GAUGE_REFRESH_MS), never
   // by a scrape: a scrape that counted rows would scan tables as often as Prometheus asks.
   const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
@@ -70,8 +75,8 @@ export function createMetrics(sources: MetricsSources = {}) {
     }),
     deliveries: new Counter({
       name: 'receiver_deliveries_total',
-      help: 'Delivery attempts, by destination type (http, amqp, nats) and outcome (delivered, retry, dead)',
-      labelNames: ['destination', 'outcome'] as const,
+      help: 'Delivery attempts, by destination id (dst_…), destination type (http, amqp, nats) and outcome (delivered, retry, dead)',
+      labelNames: ['destination', 'type', 'outcome'] as const,
       registers: [registry],
     }),
     queries: new Counter({
@@ -90,6 +95,19 @@ export function createMetrics(sources: MetricsSources = {}) {
     staleOrders,
     amountMismatches,
     refreshGauges,
+    destinationState: new Gauge({
+      name: 'receiver_destination_state',
+      help: 'Each destination by id: 0 healthy, 1 circuit breaker open, 2 paused',
+      labelNames: ['destination'] as const,
+      registers: [registry],
+      // One row per configured destination: reading them costs no table scan.
+      async collect() {
+        if (destinationStates === undefined) return;
+        const states = await destinationStates().catch(() => undefined);
+        if (states === undefined) return;
+        for (const [destination, state] of states) this.set({ destination }, DESTINATION_STATE_VALUES[state]);
+      },
+    }),
   };
 }
 
@@ -109,7 +127,8 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
         summary: 'Prometheus metrics',
         description:
           'receiver_notifications_total{provider,kind,outcome}, receiver_signature_failures_total{provider,kind,reason}, ' +
-          'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,outcome}, ' +
+          'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,type,outcome}, ' +
+          'receiver_destination_state{destination}, ' +
           'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_stale_orders, ' +
           'receiver_amount_mismatches, receiver_ingest_batch_size{committed}, receiver_purged_rows_total{what}, and process metrics. ' +
           `The backlog, stale and mismatch gauges are counted in the background every ${GAUGE_REFRESH_MS / 1000} s, never by a scrape.`,

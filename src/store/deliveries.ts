@@ -11,7 +11,26 @@ export interface DeliveryListQuery {
   after?: bigint | undefined;
 }
 
-const withEventId = { event: { select: { publicId: true } } } as const;
+const withEventId = {
+  event: { select: { publicId: true } },
+  order: { select: { provider: true, kind: true, orderRef: true } },
+} as const;
+
+/**
+ * For each pending delivery among `deliveries`, the earliest undelivered (pending or dead) delivery
+ * of the same order to the same destination that it waits behind (src/store/outbox.ts HELD_BACK).
+ */
+export async function heldByOf(prisma: Pick<PrismaClient, '$queryRaw'>, deliveries: readonly { id: bigint; status: string }[]): Promise<Map<bigint, bigint>> {
+  const pending = deliveries.filter((delivery) => delivery.status === 'pending').map((delivery) => delivery.id);
+  if (pending.length === 0) return new Map();
+  const rows = await prisma.$queryRaw<{ id: bigint; held_by: bigint | null }[]>`
+    SELECT d.id, (SELECT min(earlier.id) FROM deliveries earlier
+                  WHERE earlier.order_id = d.order_id AND earlier.url = d.url
+                    AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id
+                    AND earlier.last_error IS DISTINCT FROM ${DESTINATION_REMOVED}) AS held_by
+    FROM deliveries d WHERE d.id = ANY(${pending}::bigint[])`;
+  return new Map(rows.filter((row) => row.held_by !== null).map((row) => [BigInt(row.id), BigInt(row.held_by as bigint)]));
+}
 
 /** Deliveries, newest first; served by deliveries_status_id_idx or the primary key. */
 export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQuery): Promise<Page<ReturnType<typeof deliveryView>, bigint>> {
@@ -21,7 +40,8 @@ export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQu
     orderBy: { id: 'desc' },
     take: query.limit + 1,
   });
-  return toPage(rows, query.limit, deliveryView, (row) => row.id);
+  const held = await heldByOf(prisma, rows);
+  return toPage(rows, query.limit, (row) => deliveryView(row, held.get(row.id)), (row) => row.id);
 }
 
 export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered' | 'destination-removed';
@@ -51,7 +71,8 @@ export async function retryDelivery(db: Database, id: bigint, destinations: read
       FROM deliveries d
       WHERE d.id = ${id} AND earlier.order_id = d.order_id AND earlier.url = d.url AND earlier.id < d.id
         AND earlier.status = 'dead' AND earlier.last_error IS DISTINCT FROM ${DESTINATION_REMOVED}`;
-    return { retried: deliveryView(await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId })) };
+    const retried = await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId });
+    return { retried: deliveryView(retried, (await heldByOf(tx, [retried])).get(retried.id)) };
   });
   // After the commit, never inside the transaction (src/store/outbox.ts says why).
   if (typeof result === 'object') wakeForwarders(db.pool);

@@ -1,3 +1,4 @@
+import { destinationId } from '../domain/destination-id.js';
 import type { Delivery, DeliveryAttempt, Event, Notification, Order } from '../generated/prisma/client.js';
 
 /** Ids exposed by the ops API carry a prefix, so a pasted id says what it is. */
@@ -46,16 +47,25 @@ export function notificationView(notification: Notification) {
   };
 }
 
-export function deliveryView(delivery: Delivery & { event: { publicId: string } }) {
+/** What a delivery view reads besides the row: its event's public id and its order. */
+export type DeliveryRow = Delivery & { event: { publicId: string }; order: { provider: string; kind: string; orderRef: string } };
+
+/** `heldBy`: the earliest undelivered delivery of the same order and destination, for a pending one waiting behind it. */
+export function deliveryView(delivery: DeliveryRow, heldBy?: bigint | null) {
   return {
     id: `${DELIVERY_ID_PREFIX}${delivery.id}`,
     eventId: delivery.event.publicId,
     url: delivery.url,
+    destination: destinationId(delivery.url),
+    provider: delivery.order.provider,
+    kind: delivery.order.kind,
+    orderRef: delivery.order.orderRef,
     status: delivery.status,
     attempts: delivery.attempts,
     lastError: delivery.lastError,
     nextAttemptAt: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
     deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+    heldBy: delivery.status === 'pending' && heldBy !== undefined && heldBy !== null ? `${DELIVERY_ID_PREFIX}${heldBy}` : null,
   };
 }
 

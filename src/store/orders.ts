@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { attemptView, deliveryView, eventView, notificationView, orderView } from './ops-views.js';
+import { heldByOf } from './deliveries.js';
 import { toPage, type Page } from './page.js';
 
 /**
@@ -17,17 +18,19 @@ export async function findOrderDetail(prisma: PrismaClient, kind: string, orderR
       where: { orderId: order.id },
       include: {
         event: { select: { publicId: true } },
+        order: { select: { provider: true, kind: true, orderRef: true } },
         // Attempts are recorded in batches, so their ids need not follow their start times.
         attemptsLog: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
       },
       orderBy: { id: 'asc' },
     }),
   ]);
+  const held = await heldByOf(prisma, deliveries);
   return {
     order: orderView(order),
     notifications: notifications.map(notificationView),
     events: events.map(eventView),
-    deliveries: deliveries.map((delivery) => ({ ...deliveryView(delivery), attemptLog: delivery.attemptsLog.map(attemptView) })),
+    deliveries: deliveries.map((delivery) => ({ ...deliveryView(delivery, held.get(delivery.id)), attemptLog: delivery.attemptsLog.map(attemptView) })),
   };
 }
 

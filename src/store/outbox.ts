@@ -103,44 +103,67 @@ export const DESTINATION_REMOVED = 'DESTINATION_REMOVED';
  * delivered: still pending, or dead until someone retries it. So each destination sees an order's
  * events in the order they happened, never a state going backwards. Deliveries retired with their
  * destination hold nothing back.
+ *
+ * `OFFSET 0` keeps it a check per candidate row (an index probe) that the planner cannot turn into
+ * an anti join: as a join it was planned over every pending row of a large backlog, before the
+ * LIMIT of a claim could stop the walk.
  */
 const HELD_BACK = `EXISTS (
   SELECT 1 FROM deliveries earlier
   WHERE earlier.order_id = d.order_id AND earlier.url = d.url
     AND earlier.status IN ('pending', 'dead') AND earlier.id < d.id
-    AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}')`;
+    AND earlier.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}'
+  OFFSET 0)`;
+
+/** A pending delivery nobody holds a lease on and that waits behind no earlier one of its order. */
+const AVAILABLE = `d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < now()) AND NOT ${HELD_BACK}`;
+
+/** The circuit breaker's settings: BREAKER_FAILURES and BREAKER_PROBE_MS. */
+export interface BreakerSettings {
+  failures: number;
+  probeMs: number;
+}
 
 /**
- * Leases up to `limit` due deliveries to the given destinations, each destination's events of an
- * order in order (HELD_BACK). SKIP LOCKED and the lease keep replicas from claiming the same row;
- * an expired lease (a crashed worker) makes the delivery claimable again.
+ * Leases up to `limit` due deliveries to one destination, each order's events in order
+ * (HELD_BACK). SKIP LOCKED and the lease keep replicas from claiming the same row; an expired lease
+ * (a crashed worker) makes the delivery claimable again. A paused destination gives nothing; an
+ * open one gives one probe, its oldest pending delivery whatever its backoff (the breaker paces
+ * it), to the one claim of any replica that moves its next probe time on, and nothing otherwise.
  */
-export async function claimDueDeliveries(
-  pool: pg.Pool,
-  limit: number,
-  leaseMs: number,
-  destinations: readonly string[],
-): Promise<ClaimedDelivery[]> {
-  const { rows } = await pool.query<ClaimedDelivery>({ ...CLAIM_DUE_DELIVERIES, values: [limit, leaseMs, destinations] });
+export async function claimDueDeliveries(pool: pg.Pool, limit: number, leaseMs: number, destination: string, probeMs: number): Promise<ClaimedDelivery[]> {
+  const { rows } = await pool.query<ClaimedDelivery>({ ...CLAIM_DUE_DELIVERIES, values: [limit, leaseMs, destination, probeMs] });
   return rows;
 }
 
-/** The claim statement: $1 limit, $2 lease in ms, $3 destination ids. */
+/** The claim statement: $1 limit, $2 lease in ms, $3 destination (its stored name), $4 probe interval in ms. */
 export const CLAIM_DUE_DELIVERIES = {
   text: `
-    WITH due AS (
+    WITH gate AS (
+      SELECT coalesce((SELECT NOT s.paused AND s.opened_at IS NULL FROM destinations s WHERE s.url = $3), true) AS healthy
+    ), probe AS (
+      UPDATE destinations s SET next_probe_at = now() + $4 * interval '1 millisecond'
+      WHERE s.url = $3 AND NOT s.paused AND s.opened_at IS NOT NULL AND s.next_probe_at <= now()
+        AND EXISTS (SELECT 1 FROM deliveries d WHERE d.url = $3 AND ${AVAILABLE})
+      RETURNING s.url
+    ), due AS (
       SELECT d.id FROM deliveries d
-      WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-        AND (d.lease_until IS NULL OR d.lease_until < now())
-        AND d.url = ANY($3::text[])
-        AND NOT ${HELD_BACK}
+      WHERE (SELECT healthy FROM gate) AND d.url = $3 AND d.next_attempt_at <= now() AND ${AVAILABLE}
       ORDER BY d.next_attempt_at, d.id
       LIMIT $1
       FOR UPDATE OF d SKIP LOCKED
+    ), probed AS (
+      SELECT d.id FROM deliveries d
+      WHERE EXISTS (SELECT 1 FROM probe) AND d.url = $3 AND ${AVAILABLE}
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT 1
+      FOR UPDATE OF d SKIP LOCKED
+    ), claimed AS (
+      SELECT id FROM due UNION ALL SELECT id FROM probed
     )
     UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
-    FROM due, events e
-    WHERE d.id = due.id AND e.id = d.event_id
+    FROM claimed, events e
+    WHERE d.id = claimed.id AND e.id = d.event_id
     RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
 } as const;
 
@@ -171,18 +194,27 @@ export async function retireRemovedDestinations(pool: pg.Pool, destinations: rea
   return result.rowCount ?? 0;
 }
 
-/** Milliseconds until the next claimable delivery is due (0 if one is due now); undefined if none is pending. */
+/**
+ * Milliseconds until the next claimable delivery is due (0 if one is due now); undefined if none is
+ * pending. A paused destination has none; an open one its next probe, if anything is pending.
+ */
 export async function msUntilNextDue(pool: pg.Pool, destinations: readonly string[]): Promise<number | undefined> {
-  // Only deliveries a claim could take count: one waiting behind an earlier delivery of its order
-  // is not due, whatever its own time. And greatest() ignores NULLs, so the outer one must not see
-  // the NULL min() of no rows. Either mistake made "nothing claimable" read as "due now", and the
-  // forwarder polled without pause.
+  // Per destination, the first delivery a claim could take, walked in the claim's own index order:
+  // one waiting behind an earlier delivery of its order is not due, whatever its own time (reading
+  // it as due made the forwarder poll without pause), and one under a live lease is in flight (its
+  // worker wakes the loop when it is done; a dead worker's lease is found by the poll). An open
+  // destination's next is its probe.
   const { rows } = await pool.query<{ ms: number | null }>(
+    // greatest() ignores NULLs: the NULL min() of no rows must stay NULL ("nothing pending").
     `SELECT CASE WHEN next_due IS NULL THEN NULL ELSE greatest(0, extract(epoch FROM (next_due - now())) * 1000)::float8 END AS ms
-     FROM (SELECT min(greatest(d.next_attempt_at, coalesce(d.lease_until, d.next_attempt_at))) AS next_due
-           FROM deliveries d
-           WHERE d.status = 'pending' AND d.url = ANY($1::text[])
-             AND NOT ${HELD_BACK}) AS due`,
+     FROM (SELECT min(CASE WHEN s.opened_at IS NOT NULL THEN s.next_probe_at ELSE first.next_attempt_at END) AS next_due
+     FROM unnest($1::text[]) AS u (url)
+     LEFT JOIN destinations s ON s.url = u.url
+     CROSS JOIN LATERAL (
+       SELECT d.next_attempt_at FROM deliveries d
+       WHERE d.url = u.url AND ${AVAILABLE}
+       ORDER BY d.next_attempt_at, d.id LIMIT 1) AS first
+     WHERE s.paused IS NOT TRUE) AS due`,
     [destinations],
   );
   const ms = rows[0]?.ms;
@@ -205,33 +237,74 @@ export interface AttemptResult {
   outcome: AttemptOutcome;
 }
 
+export interface RecordedAttempts {
+  /** Deliveries whose record applied. */
+  applied: Set<number>;
+  /** Destinations whose breaker this record closed: makeBacklogDue() next. */
+  closed: string[];
+}
+
 /**
  * Records attempts (of distinct deliveries) and each delivery's new state, in one statement and
  * one transaction. Each applies only if nobody else recorded an attempt of that delivery since the
- * claim (the attempts count is the version); returns the ids of the deliveries whose record did.
+ * claim (the attempts count is the version).
+ *
+ * The same statement moves each destination's circuit breaker, whichever replica made the
+ * attempts: a success resets its consecutive failures (and, if it was open, closes it: the caller
+ * then makes its backlog due with makeBacklogDue); `failures` consecutive failures open it, with
+ * the next probe `probeMs` later. A delivery whose destination is open or paused does not die: it
+ * waits.
  */
-export async function recordAttempts(pool: pg.Pool, results: readonly AttemptResult[]): Promise<Set<number>> {
-  const { rows } = await pool.query<{ id: number }>({
+export async function recordAttempts(pool: pg.Pool, results: readonly AttemptResult[], breaker: BreakerSettings): Promise<RecordedAttempts> {
+  const health = healthOf(results);
+  const { rows } = await pool.query<{ id: number | null; closed: string | null }>({
     text: `
       WITH attempt AS (
         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[],
-                             $6::timestamptz[], $7::int[], $8::int[], $9::text[])
-          AS a(id, attempts, status, next_attempt_at, last_error, started_at, duration_ms, status_code, error)
+                             $6::timestamptz[], $7::int[], $8::int[], $9::text[], $10::text[])
+          AS a(id, attempts, status, next_attempt_at, last_error, started_at, duration_ms, status_code, error, url)
+      ), health AS (
+        SELECT * FROM unnest($11::text[], $12::bool[], $13::int[]) AS h(url, succeeded, failures)
+      ), before AS (
+        -- Locked first, so that the values read are the latest: replicas count failures together.
+        SELECT s.url, s.opened_at, s.consecutive_failures FROM destinations s JOIN health USING (url) ORDER BY s.url FOR UPDATE OF s
+      ), counted AS (
+        SELECT h.*, b.opened_at AS was_opened_at,
+               CASE WHEN h.succeeded THEN h.failures ELSE b.consecutive_failures + h.failures END AS n
+        FROM health h JOIN before b USING (url)
+      ), breaker AS (
+        UPDATE destinations s SET
+          consecutive_failures = c.n,
+          last_success_at = CASE WHEN c.succeeded THEN now() ELSE s.last_success_at END,
+          last_failure_at = CASE WHEN c.failures > 0 THEN now() ELSE s.last_failure_at END,
+          opened_at = CASE WHEN c.n >= $14 THEN CASE WHEN c.succeeded THEN now() ELSE coalesce(c.was_opened_at, now()) END END,
+          next_probe_at = CASE WHEN c.n >= $14 THEN now() + $15 * interval '1 millisecond' END
+        FROM counted c
+        WHERE s.url = c.url
+        RETURNING s.url, s.paused OR s.opened_at IS NOT NULL AS held, s.next_probe_at,
+                  c.was_opened_at IS NOT NULL AND s.opened_at IS NULL AS closed
       ), updated AS (
         UPDATE deliveries d SET
           attempts = d.attempts + 1,
-          status = a.status,
-          next_attempt_at = coalesce(a.next_attempt_at, d.next_attempt_at),
+          status = CASE WHEN a.status = 'dead' AND br.held IS TRUE THEN 'pending' ELSE a.status END,
+          next_attempt_at = CASE
+            WHEN a.status = 'delivered' THEN d.next_attempt_at
+            WHEN br.closed IS TRUE THEN now()
+            WHEN a.status = 'dead' AND br.held IS TRUE THEN coalesce(br.next_probe_at, now())
+            ELSE coalesce(a.next_attempt_at, d.next_attempt_at) END,
           delivered_at = CASE WHEN a.status = 'delivered' THEN now() END,
           last_error = a.last_error,
           lease_until = NULL
-        FROM attempt a
+        FROM attempt a LEFT JOIN breaker br ON br.url = a.url
         WHERE d.id = a.id AND d.attempts = a.attempts AND d.status = 'pending'
         RETURNING d.id
+      ), inserted AS (
+        INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, error)
+        SELECT a.id, a.started_at, a.duration_ms, a.status_code, a.error FROM attempt a JOIN updated USING (id)
+        RETURNING delivery_id AS id
       )
-      INSERT INTO delivery_attempts (delivery_id, started_at, duration_ms, status_code, error)
-      SELECT a.id, a.started_at, a.duration_ms, a.status_code, a.error FROM attempt a JOIN updated USING (id)
-      RETURNING delivery_id AS id`,
+      SELECT id, NULL::text AS closed FROM inserted
+      UNION ALL SELECT NULL, url FROM breaker WHERE closed`,
     values: [
       results.map((r) => r.delivery.id),
       results.map((r) => r.delivery.attempts),
@@ -244,9 +317,52 @@ export async function recordAttempts(pool: pg.Pool, results: readonly AttemptRes
       results.map((r) => r.attempt.durationMs),
       results.map((r) => r.attempt.statusCode),
       results.map((r) => r.attempt.error),
+      results.map((r) => r.delivery.url),
+      health.map((h) => h.url),
+      health.map((h) => h.succeeded),
+      health.map((h) => h.failures),
+      breaker.failures,
+      breaker.probeMs,
     ],
   });
-  return new Set(rows.map((row) => row.id));
+  const applied = new Set<number>();
+  const closed: string[] = [];
+  for (const row of rows) {
+    if (row.id !== null) applied.add(row.id);
+    if (row.closed !== null) closed.push(row.closed);
+  }
+  return { applied, closed };
+}
+
+/**
+ * Per destination, in the order the attempts finished: whether one succeeded, and the failures
+ * after the last success (all of them when none succeeded).
+ */
+function healthOf(results: readonly AttemptResult[]): { url: string; succeeded: boolean; failures: number }[] {
+  const byUrl = new Map<string, { url: string; succeeded: boolean; failures: number }>();
+  for (const result of results) {
+    const url = result.delivery.url;
+    const entry = byUrl.get(url) ?? { url, succeeded: false, failures: 0 };
+    if (result.outcome.status === 'delivered') {
+      entry.succeeded = true;
+      entry.failures = 0;
+    } else entry.failures += 1;
+    byUrl.set(url, entry);
+  }
+  return [...byUrl.values()];
+}
+
+/**
+ * A destination answers again: its whole backlog is due now, not at each delivery's backoff. Its
+ * own statement, made only when a breaker closes: as a part of every record, the planner scanned
+ * the destination's whole backlog each time (deliveries/s fell with the backlog's size).
+ */
+export async function makeBacklogDue(pool: pg.Pool, destinations: readonly string[]): Promise<number> {
+  const result = await pool.query(
+    `UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = ANY($1::text[]) AND next_attempt_at > now()`,
+    [destinations],
+  );
+  return result.rowCount ?? 0;
 }
 
 export async function countPendingDeliveries(pool: pg.Pool): Promise<number> {

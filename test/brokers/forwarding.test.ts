@@ -40,7 +40,15 @@ afterAll(async () => {
 async function serviceWith(urls: string[], env: Record<string, string> = {}): Promise<TestApp> {
   const app = await startTestApp({ FORWARD_URLS: urls.join(','), FORWARD_SECRET, FORWARD_BACKOFF_MS: '50', FORWARD_TIMEOUT_MS: '2000', ...env });
   const destinations = createDestinations(urls, { timeoutMs: 2_000, webhookSecret: FORWARD_SECRET, providerNames: PROVIDER_NAMES });
-  const forwarder = createForwarder({ pool: app.db.pool, listenPool: app.db.listenPool, destinations, forward: app.config.forward, logger: createLogger('silent'), pollMs: 100 });
+  const forwarder = createForwarder({
+    pool: app.db.pool,
+    listenPool: app.db.listenPool,
+    destinations,
+    forward: app.config.forward,
+    breaker: app.config.breaker,
+    logger: createLogger('silent'),
+    pollMs: 100,
+  });
   void forwarder.start();
   started.push({ app, forwarder, destinations });
   return app;
@@ -134,6 +142,54 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
       await waitFor(async () => (await deliveries())[1]?.status === 'delivered', 15_000, 'the retried broker delivery');
       await waitFor(() => queue.messages.length === 1, 5_000, 'the message in RabbitMQ');
       expect(queue.messages[0]?.properties.messageId).toBe((await eventIds(app))[0]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('opens the breaker of a RabbitMQ destination that is down: probes only, nothing dies, and the backlog arrives once the broker is back', async () => {
+    const rabbitTarget = new URL(RABBITMQ_URL);
+    const proxy = await startTcpProxy({ host: rabbitTarget.hostname, port: Number(rabbitTarget.port || 5672) });
+    proxy.cut();
+    const exchange = uniqueName('breaker');
+    rabbit.track(exchange);
+    await rabbit.declareExchange(exchange);
+    const queue = await rabbit.bindQueue(exchange);
+    await queue.consume();
+    const brokerUrl = `amqp://guest:guest@127.0.0.1:${proxy.port}/%2F?exchange=${exchange}`;
+    const auth = { authorization: `Bearer ${OPS_TOKEN}` };
+    try {
+      // Two attempts each and a minute's backoff: only the breaker closing brings the backlog back soon.
+      const app = await serviceWith([downstream.url, brokerUrl], {
+        FORWARD_MAX_ATTEMPTS: '2',
+        FORWARD_BACKOFF_MS: '60000',
+        BREAKER_FAILURES: '3',
+        BREAKER_PROBE_MS: '500',
+      });
+      const before = downstream.received.length;
+      for (let i = 0; i < 6; i++) await notify(app, { originalMsgId: uniqueName('o'), trxState: 'SUCCESS' });
+      const broker = async () =>
+        (await app.app.inject({ url: '/ops/destinations', headers: auth }))
+          .json<{ items: { type: string; state: string; pending: number; dead: number }[] }>()
+          .items.find((item) => item.type === 'amqp');
+      await waitFor(async () => (await broker())?.state === 'open', 15_000, 'the breaker to open');
+      // The webhook destination is not held back.
+      await waitFor(() => downstream.received.length === before + 6, 15_000, 'the webhooks');
+
+      const attempts = async () =>
+        (await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.url LIKE 'amqp:%'`))
+          .rows[0]?.n ?? 0;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const atOpen = await attempts();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // One probe per 500 ms at most (and one for the interval the window began in).
+      expect((await attempts()) - atOpen).toBeLessThanOrEqual(5);
+      expect(await broker()).toMatchObject({ state: 'open', pending: 6, dead: 0 });
+
+      proxy.restore();
+      await waitFor(() => queue.messages.length === 6, 20_000, 'the backlog in RabbitMQ');
+      await waitFor(async () => (await broker())?.state === 'healthy' && (await broker())?.pending === 0, 5_000, 'the breaker closed');
+      expect(await broker()).toMatchObject({ dead: 0 });
     } finally {
       await proxy.close();
     }

@@ -64,6 +64,8 @@ beforeAll(async () => {
     FORWARD_URLS: downstream.url,
     FORWARD_SECRET,
     FORWARD_MAX_ATTEMPTS: '1',
+    // Every seeded order's first webhook must die; an open breaker would keep them pending.
+    BREAKER_FAILURES: '1000',
     LOG_LEVEL: 'fatal',
   });
   browser = await launchChromium();
@@ -430,6 +432,65 @@ describe('dead deliveries and rejected notifications', () => {
     await afterCall(page, '/ops/notifications', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rejected notifications' }).click());
     const entry = page.locator('li', { hasText: 'FORGED-0001' });
     expect(await entry.textContent()).toContain('SIGNATURE_INVALID');
+  });
+});
+
+describe('destinations and bulk recovery', () => {
+  it('shows each dead delivery with its order reference, linking to its order', async () => {
+    const page = await openConsole();
+    await signIn(page);
+    await afterCall(page, '/ops/deliveries', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dead deliveries' }).click());
+    const { rows } = await sql.query<{ order_ref: string; kind: string }>(
+      "SELECT o.order_ref, o.kind FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE d.status = 'dead' ORDER BY d.id DESC",
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect(await page.locator('tbody td[data-label="Order"] a').allTextContents()).toEqual(rows.map((row) => row.order_ref));
+    const first = rows[0]!;
+    await afterCall(page, `/ops/orders/${first.kind}/${encodeURIComponent(first.order_ref)}`, () =>
+      page.locator('tbody td[data-label="Order"]').getByRole('link', { name: first.order_ref, exact: true }).first().click(),
+    );
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Order ${first.order_ref}`);
+  });
+
+  it('pauses and resumes a destination, and retries its dead deliveries of a time window', async () => {
+    downstream.setReply(() => ({ status: 204 }));
+    // Half the dead deliveries are two days old: outside the window the operator picks.
+    const dead = (await sql.query<{ id: string }>("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id")).rows.map((row) => row.id);
+    expect(dead.length).toBeGreaterThanOrEqual(4);
+    const old = dead.slice(0, Math.floor(dead.length / 2));
+    await sql.query("UPDATE deliveries SET created_at = now() - interval '2 days' WHERE id = ANY($1::bigint[])", [old]);
+
+    const page = await openConsole();
+    await signIn(page);
+    await afterCall(page, '/ops/destinations', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Destinations' }).click());
+    const section = page.getByRole('region', { name: /^Destination dst_[0-9a-f]{12}$/ });
+    expect(await section.locator('.badge').textContent()).toBe('healthy');
+    expect(await section.locator('p.url').textContent()).toBe(downstream.url);
+    expect(await section.locator('dt:has-text("Dead") + dd').textContent()).toBe(String(dead.length));
+
+    await afterCall(page, '/ops/destinations', () => section.getByRole('button', { name: /^Pause destination/ }).click());
+    await page.getByText(/dst_[0-9a-f]{12} paused: nothing is sent to it until it is resumed\./).waitFor();
+    expect(await section.locator('.badge').textContent()).toBe('paused');
+    expect((await sql.query('SELECT paused FROM destinations')).rows).toEqual([{ paused: true }]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-destinations.png'), fullPage: true });
+
+    await afterCall(page, '/ops/destinations', () => section.getByRole('button', { name: /^Resume destination/ }).click());
+    await page.getByText(/resumed: its pending deliveries are due now\./).waitFor();
+    expect(await section.locator('.badge').textContent()).toBe('healthy');
+
+    // The window starts a day ago, in the viewer's time (the browser runs in Manila, UTC+8).
+    const dayAgoInManila = new Date(Date.now() - 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 16);
+    await section.getByLabel('Created from').fill(dayAgoInManila);
+    await afterCall(page, '/ops/destinations', () => section.getByRole('button', { name: 'Retry dead deliveries' }).click());
+    const recent = dead.length - old.length;
+    await page.getByText(`${recent} dead ${recent === 1 ? 'delivery' : 'deliveries'} to`).waitFor();
+    await waitFor(
+      async () => Number((await sql.query("SELECT count(*) AS n FROM deliveries WHERE status = 'dead'")).rows[0].n) === old.length,
+      15_000,
+      'the window retried',
+    );
+    const stillDead = (await sql.query<{ id: string }>("SELECT id FROM deliveries WHERE status = 'dead' ORDER BY id")).rows.map((row) => row.id);
+    expect(stillDead).toEqual(old);
   });
 });
 

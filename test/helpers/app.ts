@@ -63,7 +63,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
   const destinationIds = destinations.map((destination) => destination.id);
-  const metrics = metricsFor(db);
+  const metrics = metricsFor(db, destinationIds);
   const reconciler = createReconciler({
     pool: db.pool,
     providers,

@@ -6,6 +6,7 @@ import { PrismaClient } from '../../src/generated/prisma/client.js';
 export interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
+  'Relation Name'?: string;
   'Actual Rows': number;
   'Actual Loops': number;
   'Rows Removed by Filter'?: number;

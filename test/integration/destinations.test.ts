@@ -122,6 +122,7 @@ describe('destinations', () => {
     forward(t, [withCredentials(fast.url, 'merchant', 'new-secret')]);
     await waitFor(() => fast.received.length === 1, 5_000, 'the pending delivery sent with the new password');
     expect(fast.received[0]?.headers.authorization).toBe(`Basic ${Buffer.from('merchant:new-secret').toString('base64')}`);
+    await waitFor(async () => (await deliveries(t))[0]?.status === 'delivered', 5_000, 'the attempt recorded');
 
     // The downstream has it; the forwarder records the attempt just after.
     await waitFor(async () => (await deliveries(t))[0]?.status === 'delivered', 5_000, 'the delivery recorded');

@@ -251,7 +251,7 @@ describe('the forwarder', () => {
     const fields = requestFields();
     await notify(fields);
     // A worker claims it with a short lease and "dies" without recording anything.
-    const claimed = await claimDueDeliveries(t.db.pool, 10, 1_500, [downstream.url]);
+    const claimed = await claimDueDeliveries(t.db.pool, 10, 1_500, downstream.url, 30_000);
     expect(claimed.map((d) => d.eventId)).toContain((await delivery(fields.originalMsgId as string))[0]?.public_id);
     startForwarder();
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -60,7 +60,7 @@ describe('GET /metrics', () => {
     expect((await post('disbursement', JSON.stringify({ request: requestFields() }))).statusCode).toBe(401);
     expect((await post('static-qr', 'not json')).statusCode).toBe(400);
     expect((await post('static-qr', `"${'x'.repeat(4096)}"`)).statusCode).toBe(413);
-    metrics.deliveries.inc({ destination: 'http', outcome: 'delivered' });
+    metrics.deliveries.inc({ destination: 'dst_0123456789ab', type: 'http', outcome: 'delivered' });
 
     await metrics.refreshGauges();
     const response = await app.inject({ url: '/metrics' });
@@ -81,7 +81,7 @@ describe('GET /metrics', () => {
     // One event, two downstream URLs, nothing forwarded yet.
     expect(sample(text, 'receiver_outbox_backlog')).toBe(2);
     // The object passed in is the one exposed: the forwarder's counts show up here.
-    expect(sample(text, 'receiver_deliveries_total{destination="http",outcome="delivered"}')).toBe(1);
+    expect(sample(text, 'receiver_deliveries_total{destination="dst_0123456789ab",type="http",outcome="delivered"}')).toBe(1);
     expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
   });
 
@@ -117,6 +117,10 @@ describe('GET /openapi.json', () => {
         'POST /ops/orders/{kind}/{orderRef}/reconcile',
         'PUT /ops/orders/{kind}/{orderRef}',
         'GET /ops/summary',
+        'GET /ops/destinations',
+        'POST /ops/destinations/{id}/pause',
+        'POST /ops/destinations/{id}/resume',
+        'POST /ops/deliveries/retry',
       ].sort(),
     );
   });

@@ -118,9 +118,11 @@ describe('delivery listing plans', () => {
 
 describe('outbox plans', () => {
   it('claims due deliveries through the due index, checking earlier deliveries of each order through the ordering index', async () => {
-    const explained = await explainStatement(db.pool, CLAIM_DUE_DELIVERIES.text, [LIMIT, 30_000, ['http://a/hook', 'http://b/hook']]);
+    const explained = await explainStatement(db.pool, CLAIM_DUE_DELIVERIES.text, [LIMIT, 30_000, 'http://a/hook', 30_000]);
     const names = planNodes(explained.plan).map((node) => node['Index Name']);
-    expect(planNodes(explained.plan).map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
+    // The destinations table has a row per destination: scanning it is the cheap way.
+    const scanned = planNodes(explained.plan).filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] !== 'destinations');
+    expect(scanned, explained.text).toEqual([]);
     expect(names, explained.text).toContain('deliveries_due_idx');
     expect(names, explained.text).toContain('deliveries_order_url_idx');
   });

@@ -77,11 +77,16 @@ describe('POST /ops/deliveries/:id/retry', () => {
         id: `dlv_${id}`,
         eventId: expect.stringMatching(/^evt_/),
         url: 'http://127.0.0.1:9/hook',
+        destination: expect.stringMatching(/^dst_[0-9a-f]{12}$/),
+        provider: 'starpay',
+        kind: 'repayment',
+        orderRef: expect.any(String),
         status: 'pending',
         attempts: 12,
         lastError: 'HTTP 503',
         nextAttemptAt: expect.any(String),
         deliveredAt: null,
+        heldBy: null,
       },
     });
     expect(await row(id)).toEqual({ status: 'pending', attempts: 12, lease_until: null, due: true, last_error: 'HTTP 503' });

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { ErrorNote, Heading, Loading, useLoad } from '../components.js';
-import { listHref } from '../router.js';
+import { listHref, orderHref } from '../router.js';
 import { RetryButton } from './retry-button.js';
 
 /** Deliveries that ran out of attempts, newest first, each with a Retry button. */
@@ -32,6 +32,7 @@ export function DeadDeliveriesPage({ query }: { query: URLSearchParams }) {
               <thead>
                 <tr>
                   <th scope="col">Delivery</th>
+                  <th scope="col">Order</th>
                   <th scope="col">Destination</th>
                   <th scope="col">Event</th>
                   <th scope="col" class="number">
@@ -45,6 +46,13 @@ export function DeadDeliveriesPage({ query }: { query: URLSearchParams }) {
                 {page.data.items.map((delivery) => (
                   <tr key={delivery.id}>
                     <td data-label="Delivery">{delivery.id}</td>
+                    <td data-label="Order" class="ref">
+                      {delivery.kind !== undefined && delivery.orderRef !== undefined ? (
+                        <a href={orderHref(delivery.kind, delivery.orderRef)}>{delivery.orderRef}</a>
+                      ) : (
+                        <span class="muted">—</span>
+                      )}
+                    </td>
                     <td data-label="Destination" class="url">
                       {delivery.url}
                     </td>

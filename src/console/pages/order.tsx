@@ -222,6 +222,12 @@ function DeliveryView({ delivery, onRetried }: { delivery: Delivery; onRetried: 
         <dd>{delivery.attempts}</dd>
         <dt>Last error</dt>
         <dd>{delivery.lastError ?? '—'}</dd>
+        {delivery.heldBy !== undefined && delivery.heldBy !== null && (
+          <>
+            <dt>Held by</dt>
+            <dd>{delivery.heldBy}: an earlier event of this order to this destination is not delivered yet</dd>
+          </>
+        )}
         {delivery.nextAttemptAt !== null && (
           <>
             <dt>Next attempt</dt>

@@ -8,6 +8,8 @@ import type { IngestTargets } from '../../store/ingest.js';
 import { perClientLimit } from '../client-limit.js';
 import { requireBearerToken } from './auth.js';
 import { deliveryRoutes } from './deliveries.js';
+import { destinationRoutes } from './destinations.js';
+import { destinationRef } from '../../domain/destination-id.js';
 import { notificationRoutes } from './notifications.js';
 import { orderRoutes } from './orders.js';
 import { reconcileRoutes } from './reconcile.js';
@@ -40,6 +42,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   await app.register(orderRoutes, { db: options.db });
   await app.register(notificationRoutes, { db: options.db });
   await app.register(deliveryRoutes, { db: options.db, destinations: options.destinations });
+  await app.register(destinationRoutes, { db: options.db, destinations: options.destinations.map(destinationRef) });
   await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
   await app.register(summaryRoutes, { db: options.db });
 }

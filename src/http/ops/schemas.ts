@@ -66,11 +66,33 @@ export const DeliverySchema = z.object({
   id: z.string().describe('dlv_<number>'),
   eventId: z.string().describe('evt_…, the webhook-id header'),
   url: z.string(),
+  destination: z.string().describe('dst_…, the destination id (GET /ops/destinations)'),
+  provider: ProviderSchema,
+  kind: KindSchema,
+  orderRef: z.string().describe("the order's reference"),
   status: z.enum(['pending', 'delivered', 'dead']),
   attempts: z.number().int(),
   lastError: z.string().nullable(),
   nextAttemptAt: timestamp.nullable().describe('when pending'),
   deliveredAt: timestamp.nullable(),
+  heldBy: z
+    .string()
+    .nullable()
+    .describe('for a pending delivery waiting behind an earlier undelivered one of the same order and destination: that delivery (dlv_…)'),
+});
+
+export const DestinationSchema = z.object({
+  id: z.string().describe('dst_ + the first 12 hex digits of the SHA-256 of the redacted URL'),
+  url: z.string().describe('credentials replaced by ***'),
+  type: z.enum(['http', 'amqp', 'nats']),
+  state: z.enum(['healthy', 'open', 'paused']).describe('open: the circuit breaker is open; paused: by an operator'),
+  pending: z.number().int(),
+  dead: z.number().int(),
+  consecutiveFailures: z.number().int().describe('failed attempts since the last success, across replicas'),
+  lastSuccessAt: timestamp.nullable(),
+  lastFailureAt: timestamp.nullable(),
+  openedAt: timestamp.nullable().describe('when the breaker last opened'),
+  nextProbeAt: timestamp.nullable().describe('when open: the next probe'),
 });
 
 export const EventSchema = z.object({
