@@ -9,6 +9,8 @@ export const ERRORS = {
   SIGNATURE_INVALID: { status: 401, message: 'The signature does not match.' },
   PROVIDER_NOT_CONFIGURED: { status: 401, message: 'This provider is not configured on this service.' },
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
+  FORBIDDEN_SCOPE: { status: 403, message: 'This token may only read: the action needs scope operate.' },
+  SIGN_IN_REFUSED: { status: 403, message: 'This address is not allowed to use the console.' },
   MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
