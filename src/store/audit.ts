@@ -39,8 +39,9 @@ export type AuditTx = Prisma.TransactionClient | Pick<pg.ClientBase, 'query'>;
 
 const INSERT = `INSERT INTO audit_log (actor, action, target, status, details, request_id, ip) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)`;
 
-// Text taken from a request (a path parameter, a forwarded address) is bounded like log fields.
-const cut = (text: string | null) => (text === null ? null : text.slice(0, 200));
+// Text taken from a request (a path parameter) is bounded like log fields, and made storable:
+// PostgreSQL text holds neither NUL nor a lone surrogate, and a refusal of such input is audited too.
+const cut = (text: string | null) => (text === null ? null : text.slice(0, 200).replaceAll('\0', '\uFFFD').toWellFormed());
 
 /**
  * Writes one audit record inside the caller's transaction, so that the record and the action's

@@ -31,6 +31,8 @@ export interface TestApp {
 export interface TestAppOptions {
   starpay?: RsaKeyPair;
   starpayMerchantKey?: KeyObject;
+  /** Every log line (level trace and up) is pushed here; the app logs nothing otherwise. */
+  logLines?: string[];
 }
 
 /**
@@ -50,7 +52,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ...env,
   });
   const db = openDatabase(database.url);
-  const logger = createLogger('silent');
+  const lines = options.logLines;
+  const logger = lines === undefined ? createLogger('silent') : createLogger('trace', { write: (line: string) => void lines.push(line) });
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });
