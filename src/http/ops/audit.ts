@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, ERRORS } from '../../domain/errors.js';
 import { errorCodeOf, sendError } from '../../plugins/error-handler.js';
-import { AUDIT_ACTIONS, listAudit, type AuditAction, type AuditContext, type AuditEntry } from '../../store/audit.js';
+import { AUDIT_ACTIONS, listAudit, type AuditAction, type AuditContext } from '../../store/audit.js';
 import type { Database } from '../../store/database.js';
 import { recordAudit, type AuditEntryOf } from '../../store/audit.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
