@@ -100,6 +100,24 @@ export interface Summary {
   lastNotificationAt: Record<string, string | null>;
 }
 
+export interface Operator {
+  actor: string;
+  scope: 'read' | 'operate';
+  session: boolean;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  status: number;
+  details: unknown;
+  requestId: string | null;
+  ip: string | null;
+}
+
 export interface ReconcileReply {
   order: Order | null;
   query: { outcome: string; providerState: string | null };
@@ -173,6 +191,10 @@ export const api = {
   deliveries: (query: Query) => call<Page<Delivery>>('/ops/deliveries', { query }),
   retryDelivery: (id: string) => call<{ delivery: Delivery }>(`/ops/deliveries/${encodeURIComponent(id)}/retry`, { method: 'POST' }),
   notifications: (query: Query) => call<Page<Notification>>('/ops/notifications', { query }),
+  audit: (query: Query) => call<Page<AuditRecord>>('/ops/audit', { query }),
+  whoAmI: () => call<Operator>('/ops/session'),
+  signOut: () => call<undefined>('/ops/session/sign-out', { method: 'POST' }),
+  ssoEnabled: () => call<{ enabled: boolean }>('/console/sso'),
   /** Any authenticated call will do: it answers 401 to a wrong token. */
   checkToken: (token: string) => call<Page<Order>>('/ops/orders', { query: { limit: '1' }, token }),
 };

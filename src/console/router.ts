@@ -10,6 +10,7 @@ export type Route =
   | { page: 'order'; kind: string; orderRef: string }
   | { page: 'deliveries'; query: URLSearchParams }
   | { page: 'notifications'; query: URLSearchParams }
+  | { page: 'audit'; query: URLSearchParams }
   | { page: 'not-found' };
 
 export function parseHash(hash: string): Route {
@@ -30,6 +31,7 @@ export function parseHash(hash: string): Route {
   if (first === 'orders' && kind !== undefined && orderRef !== undefined && rest.length === 0) return { page: 'order', kind, orderRef };
   if (first === 'deliveries' && kind === undefined) return { page: 'deliveries', query };
   if (first === 'notifications' && kind === undefined) return { page: 'notifications', query };
+  if (first === 'audit' && kind === undefined) return { page: 'audit', query };
   return { page: 'not-found' };
 }
 
@@ -37,7 +39,7 @@ export function orderHref(kind: string, orderRef: string): string {
   return `#/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}`;
 }
 
-export function listHref(page: 'orders' | 'deliveries' | 'notifications', query: Record<string, string | undefined>): string {
+export function listHref(page: 'orders' | 'deliveries' | 'notifications' | 'audit', query: Record<string, string | undefined>): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, value);
   const text = params.toString();

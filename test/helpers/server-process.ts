@@ -15,7 +15,7 @@ export interface ServerProcess {
 
 /** The built service (`npm run build`) as a child process, resolved once /healthz answers. */
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env })) {
     if (value !== undefined) childEnv[name] = value;

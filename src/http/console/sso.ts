@@ -66,6 +66,13 @@ export async function ssoRoutes(app: FastifyInstance, options: SsoOptions): Prom
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   });
 
+  // Why a sign-in failed goes to the log (never a token: the reasons are the library's and ours).
+  app.addHook('onError', async (request, _reply, error) => {
+    if (request.routeOptions.url === '/console/sso/callback' && error instanceof AppError) {
+      request.log.warn({ code: error.code, reason: error.detail }, 'sign-in refused');
+    }
+  });
+
   app.get<{ Querystring: z.output<typeof CallbackQuerySchema> }>('/console/sso/callback', { schema: { hide: true } }, async (request, reply) => {
     const query = CallbackQuerySchema.safeParse(request.query);
     if (!query.success || query.data.state === undefined) throw new AppError('SIGN_IN_FAILED', 'callback without a state');
@@ -89,7 +96,7 @@ export async function ssoRoutes(app: FastifyInstance, options: SsoOptions): Prom
       if (idToken !== undefined && typeof idToken.email !== 'string') claims = await oidc.fetchUserInfo(oidcConfig, tokens.access_token, idToken.sub);
     } catch (error) {
       // The library's reason (bad signature, audience, nonce…), never the tokens themselves.
-      throw new AppError('SIGN_IN_FAILED', `ID token refused: ${(error as Error).message}`);
+      throw new AppError('SIGN_IN_FAILED', `ID token refused: ${describeOidcError(error)}`);
     }
     const email = typeof claims?.email === 'string' && claims.email_verified !== false ? claims.email.toLowerCase() : undefined;
     if (email === undefined) throw new AppError('SIGN_IN_FAILED', 'the ID token carries no verified e-mail address');
@@ -104,6 +111,14 @@ export async function ssoRoutes(app: FastifyInstance, options: SsoOptions): Prom
     request.log.info({ actor: email, scope }, 'operator signed in');
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(finishPage(token));
   });
+}
+
+/** openid-client's message, code and the claim or cause it names: enough to tell a bad signature from a wrong audience. */
+function describeOidcError(error: unknown): string {
+  const { message, code, cause } = error as { message?: string; code?: string; cause?: unknown };
+  const named = cause as { claim?: unknown; message?: unknown } | undefined;
+  const detail = typeof named?.claim === 'string' ? `claim ${named.claim}` : typeof named?.message === 'string' ? named.message : undefined;
+  return [message, code, detail].filter((part) => part !== undefined).join(': ');
 }
 
 async function discover(settings: NonNullable<Config['oidc']>): Promise<oidc.Configuration> {
