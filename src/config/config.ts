@@ -144,8 +144,15 @@ export const EnvSchema = z
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
     }
     if (env.OPS_API_TOKEN === undefined && env.OPS_TOKENS === undefined) problem('OPS_API_TOKEN', 'or OPS_TOKENS is required in production');
-    else if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
+    // An ID token from an issuer reached over plain HTTP proves nothing: anyone on the path could answer.
+    if (env.OIDC_ISSUER_URL !== undefined && !isHttpsOrLoopback(env.OIDC_ISSUER_URL)) problem('OIDC_ISSUER_URL', 'must be https:// in production (or a loopback address)');
+    if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
   });
+
+function isHttpsOrLoopback(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
 
 /** Shorter tokens can be guessed; production refuses them. */
 export const MIN_OPS_TOKEN_LENGTH = 32;

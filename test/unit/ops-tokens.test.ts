@@ -49,6 +49,19 @@ describe('OPS_TOKENS', () => {
     expect(problems({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 's' })).toEqual(['OPS_API_TOKEN or OPS_TOKENS is required in production']);
   });
 
+  it('single sign-on needs its client id, someone to sign in, and in production an https issuer', () => {
+    expect(problems({ OIDC_ISSUER_URL: 'https://accounts.google.com' })).toEqual([
+      'OIDC_CLIENT_ID is required with the other OIDC_ variables',
+      'OIDC_OPERATE_EMAILS or OIDC_READ_EMAILS is required with OIDC_ISSUER_URL: nobody could sign in',
+    ]);
+    expect(problems({ OIDC_ISSUER_URL: 'https://a.example', OIDC_CLIENT_ID: 'c', OIDC_READ_EMAILS: 'ana@example.com, not-an-address' })).toEqual([
+      'OIDC_READ_EMAILS.1 each entry must be an e-mail address or *@domain',
+    ]);
+    const sso = { NODE_ENV: 'production', STARPAGO_APP_SECRET: 's', OPS_TOKENS: `a:read:${sha('a')}`, OIDC_CLIENT_ID: 'c', OIDC_OPERATE_EMAILS: '*@Example.com' };
+    expect(problems({ ...sso, OIDC_ISSUER_URL: 'http://idp.example' })).toEqual(['OIDC_ISSUER_URL must be https:// in production (or a loopback address)']);
+    expect(loadConfig({ ...sso, OIDC_ISSUER_URL: 'http://127.0.0.1:8080' }).oidc).toMatchObject({ operateEmails: ['*@example.com'], readEmails: [] });
+  });
+
   it('a malformed entry stops the service at start-up with one line', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       env: { PATH: process.env.PATH, OPS_TOKENS: 'alice:admin:00', DATA_DIR: '/nonexistent' },
@@ -56,7 +69,7 @@ describe('OPS_TOKENS', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual(['invalid configuration: OPS_TOKENS entry 1 (alice) has an unknown scope: must be read or operate']);
-  });
+  }, 60_000);
 });
 
 describe('minting a token', () => {
@@ -75,5 +88,5 @@ describe('minting a token', () => {
     const refused = spawnSync(process.execPath, ['--import', 'tsx', 'src/token-cli.ts', 'ci-bot', 'admin'], { encoding: 'utf8' });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('usage: npm run token -- NAME read|operate');
-  });
+  }, 60_000);
 });
