@@ -1,7 +1,9 @@
 -- Applies what a provider reported about one order (a notification or a query answer) through
 -- the one state rule (order_transition), under the order's row lock: creates or moves the order,
 -- flags conflicts and amount mismatches, and for each real state change writes one event and its
--- deliveries. A PENDING order that can be queried enters the reconciliation schedule.
+-- deliveries. A PENDING order that can be queried enters the reconciliation schedule. A report never
+-- overwrites the order's currency, a REFUNDED report keeps the settled amounts, and amounts in
+-- another currency than the order's are not taken (amount_mismatch flags them).
 CREATE OR REPLACE FUNCTION apply_report(
   p_provider text, p_kind text, p_order_ref text, p_source text,
   p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
@@ -18,6 +20,7 @@ DECLARE
   v_event_id bigint;
   v_public_id text;
   v_type text := p_provider || '.' || p_kind || '.state_changed';
+  v_other_currency boolean;
 BEGIN
   INSERT INTO orders (provider, kind, order_ref, state, raw_state, amount, paid_amount, currency, trx_date,
                       error_code, error_message, notification_count)
@@ -32,13 +35,15 @@ BEGIN
     SELECT * INTO v_order FROM orders WHERE kind = p_kind AND order_ref = p_order_ref FOR UPDATE;
     v_previous := v_order.state;
     v_transition := order_transition(v_order.state, p_state);
+    v_other_currency := p_currency IS NOT NULL AND v_order.currency IS NOT NULL AND upper(p_currency) <> upper(v_order.currency);
     IF v_transition = 'changed' THEN
       UPDATE orders SET
         state = p_state, raw_state = p_raw_state,
-        amount = coalesce(p_amount, amount), paid_amount = coalesce(p_paid_amount, paid_amount),
-        currency = coalesce(p_currency, currency), trx_date = coalesce(p_trx_date, trx_date),
+        amount = CASE WHEN v_other_currency THEN amount WHEN p_state = 'REFUNDED' THEN coalesce(amount, p_amount) ELSE coalesce(p_amount, amount) END,
+        paid_amount = CASE WHEN v_other_currency THEN paid_amount WHEN p_state = 'REFUNDED' THEN coalesce(paid_amount, p_paid_amount) ELSE coalesce(p_paid_amount, paid_amount) END,
+        currency = coalesce(currency, p_currency), trx_date = coalesce(p_trx_date, trx_date),
         error_code = coalesce(p_error_code, error_code), error_message = coalesce(p_error_message, error_message),
-        amount_mismatch = amount_mismatch OR (p_state = 'SUCCESS' AND expected_amount IS DISTINCT FROM v_reported AND expected_amount IS NOT NULL AND v_reported IS NOT NULL),
+        amount_mismatch = amount_mismatch OR (p_state = 'SUCCESS' AND amount_mismatch(expected_amount, v_reported, currency, p_currency)),
         stale = false, query_slot = 0,
         notification_count = notification_count + v_counted, updated_at = now()
       WHERE id = v_order.id
@@ -46,7 +51,7 @@ BEGIN
     ELSE
       UPDATE orders SET
         conflict = conflict OR v_transition = 'conflict',
-        amount_mismatch = amount_mismatch OR (state = 'SUCCESS' AND expected_amount IS DISTINCT FROM v_reported AND expected_amount IS NOT NULL AND v_reported IS NOT NULL),
+        amount_mismatch = amount_mismatch OR (state = 'SUCCESS' AND p_state = 'SUCCESS' AND amount_mismatch(expected_amount, v_reported, currency, p_currency)),
         notification_count = notification_count + v_counted,
         updated_at = CASE WHEN v_counted = 1 OR v_transition = 'conflict' THEN now() ELSE updated_at END
       WHERE id = v_order.id;
@@ -58,10 +63,9 @@ BEGIN
     RETURN;
   END IF;
 
-  IF v_order.state = 'PENDING' AND p_first_query_after IS NOT NULL THEN
-    INSERT INTO provider_queries (kind, order_ref, provider, due_at)
-    VALUES (p_kind, p_order_ref, p_provider, now() + p_first_query_after)
-    ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING;
+  IF v_transition = 'created' THEN
+    PERFORM enter_schedule(p_kind, p_order_ref, p_provider,
+      CASE WHEN v_order.state = 'PENDING' THEN now() + p_first_query_after END);
   END IF;
 
   v_public_id := 'evt_' || replace(gen_random_uuid()::text, '-', '');

@@ -107,7 +107,7 @@ export const EnvSchema = z
       .default(6000)
       .describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: optionalText.describe('Fastify trustProxy: true, a hop count or a list of addresses'),
+    TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -138,7 +138,16 @@ export const EnvSchema = z
     if (env.OIDC_ISSUER_URL !== undefined && env.OIDC_OPERATE_EMAILS.length + env.OIDC_READ_EMAILS.length === 0) {
       problem('OIDC_OPERATE_EMAILS', 'or OIDC_READ_EMAILS is required with OIDC_ISSUER_URL: nobody could sign in');
     }
+    // Trusting every hop lets any client pick its address (and the loopback exemption) by header.
+    if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY.toLowerCase() === 'true') {
+      problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
+    }
     if (env.NODE_ENV !== 'production') return;
+    // Answers move money's state: in production they come over TLS, unless from this machine.
+    for (const variable of ['STARPAY_API_URL', 'STARPAGO_API_URL'] as const) {
+      const url = env[variable];
+      if (url !== undefined && !isHttpsOrLoopback(url)) problem(variable, 'must be an https:// URL in production (http:// only for a loopback host)');
+    }
     const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
     if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
@@ -148,11 +157,6 @@ export const EnvSchema = z
     if (env.OIDC_ISSUER_URL !== undefined && !isHttpsOrLoopback(env.OIDC_ISSUER_URL)) problem('OIDC_ISSUER_URL', 'must be https:// in production (or a loopback address)');
     if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
   });
-
-function isHttpsOrLoopback(url: string): boolean {
-  const { protocol, hostname } = new URL(url);
-  return protocol === 'https:' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
 
 /** Shorter tokens can be guessed; production refuses them. */
 export const MIN_OPS_TOKEN_LENGTH = 32;
@@ -192,7 +196,8 @@ export interface Config {
   /** Requests per minute and client IP; 0 means unlimited. */
   rateLimits: { ops: number; notify: number };
   logLevel: Env['LOG_LEVEL'];
-  trustProxy: boolean | number | string | undefined;
+  /** Hops to trust (a count) or the proxies' addresses; never every hop. */
+  trustProxy: number | string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -267,7 +272,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
 
 function parseTrustProxy(value: string | undefined): Config['trustProxy'] {
   if (value === undefined || value === 'false') return undefined;
-  if (value === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
+}
+
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === 'https:') return true;
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
 }

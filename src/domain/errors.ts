@@ -3,6 +3,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
   INVALID_ENVELOPE: { status: 400, message: 'The body is not a notification of this provider.' },
   MISSING_FIELD: { status: 400, message: 'The notification lacks its order reference or its state.' },
+  INVALID_FIELD: { status: 400, message: 'A field of the notification has a type or characters it may not have.' },
   INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid.' },
   SIGNATURE_MISSING: { status: 401, message: 'The notification carries no signature.' },
   SIGNATURE_UNDECODABLE: { status: 401, message: 'The signature is not base64.' },

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
+import { clipForLog } from '../domain/log-text.js';
+import { isOrderRef } from '../domain/order-ref.js';
 import type { Provider, QueryAnswer } from '../domain/provider.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { providerOfKind } from '../providers/index.js';
@@ -79,6 +81,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   async function ask(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult> {
     const labels = { provider: provider.name };
+    // No query ever carries a reference outside the alphabet (one stored before the rule, say).
+    if (!isOrderRef(orderRef)) {
+      deps.metrics.queries.inc({ ...labels, outcome: 'config_error' });
+      logger.error({ provider: provider.name, kind, orderRef: clipForLog(orderRef) }, 'order reference outside the allowed alphabet: not asked');
+      return { outcome: 'config_error', detail: 'order reference outside the allowed alphabet' };
+    }
     const askedAt = await askTime(pool);
     const answer: QueryAnswer = await (provider.query as NonNullable<Provider['query']>)(kind, orderRef);
     const facts = { provider: provider.name, kind, orderRef };

@@ -28,9 +28,25 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     transform: zodToJsonSchema,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
+
+/**
+ * Swagger UI from the service's own origin only, like the console's policy; it sets element
+ * styles inline, which its style-src allows (no inline script is allowed anywhere).
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 // package.json is two levels up from both src/plugins and dist/plugins.
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

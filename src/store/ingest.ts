@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Transition } from '../domain/order-state.js';
+import { boundedRejection } from '../domain/forensics.js';
+import { clipForLog } from '../domain/log-text.js';
 import type { Notification } from '../domain/provider.js';
 import { wakeForwarders } from './outbox.js';
 
@@ -68,12 +70,13 @@ export interface Rejection {
   msgId: string | null;
 }
 
-/** Bodies are kept up to this many characters; the reason and the parsed request say the rest. */
-export const REJECTED_BODY_KEEP = 8_192;
-
-/** Records a refused request once per distinct body (repeats are counted). */
+/**
+ * Records a refused request once per distinct body (repeats are counted), keeping at most
+ * FORENSIC_BYTES of its body and parsed request together: the reason says the rest.
+ */
 export async function recordRejection(pool: pg.Pool, rejection: Rejection): Promise<void> {
   const bodyHash = createHash('sha256').update(rejection.body).digest('hex');
+  const kept = boundedRejection(storableText(rejection.body), rejection.request === undefined ? undefined : storableJson(rejection.request));
   await pool.query({
     name: 'record_rejection',
     text: `INSERT INTO notifications AS n (provider, kind, order_ref, msg_id, dedup_key, status, reason, request, body)
@@ -81,28 +84,35 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
            ON CONFLICT (kind, dedup_key) WHERE dedup_key LIKE 'body:%'
            DO UPDATE SET delivery_count = n.delivery_count + 1, last_received_at = now(), reason = EXCLUDED.reason`,
     values: [
-      rejection.kind, storableText(rejection.orderRef), storableText(rejection.msgId), `body:${bodyHash}`, rejection.reason,
-      rejection.request === undefined ? null : toJsonb(rejection.request), storableText(rejection.body.slice(0, REJECTED_BODY_KEEP)),
-      rejection.provider,
+      rejection.kind, storableText(clipForLog(rejection.orderRef)), storableText(clipForLog(rejection.msgId)), `body:${bodyHash}`, rejection.reason,
+      kept.request === undefined ? null : JSON.stringify(kept.request), kept.body, rejection.provider,
     ],
   });
 }
 
+/** Refused requests and hints older than this are pruned, however few there are. */
+export const FORENSICS_MAX_AGE_DAYS = 30;
+
 /**
- * Keeps the newest `keep` rejected records and the newest `keep` unverified hints, so that a flood
- * of garbage or of forged hints cannot grow the table without bound. A pruned hint loses nothing
- * but its record: it proved nothing, and its order's query stays scheduled, whose answer is applied
- * whatever the hint said.
+ * Keeps the newest `keep` refused requests and the newest `keep` StarPago hints (unverified or
+ * settled), none older than FORENSICS_MAX_AGE_DAYS, so that a flood of garbage or of forged hints
+ * cannot grow the table without bound. A pruned hint loses nothing but its record: it proved
+ * nothing, and an unverified one's query stays scheduled, whose answer is applied whatever the
+ * hint said. Each class is walked newest first by its own partial index.
  */
-export async function pruneRejections(pool: pg.Pool, keep: number): Promise<number> {
+export async function pruneNotifications(pool: pg.Pool, keep: number): Promise<number> {
   let pruned = 0;
-  for (const status of ['rejected', 'unverified']) {
-    const result = await pool.query(
-      `DELETE FROM notifications WHERE status = $2 AND id <= (
-         SELECT id FROM notifications WHERE status = $2 ORDER BY id DESC OFFSET $1 LIMIT 1)`,
-      [keep, status],
+  for (const which of ["status = 'rejected' AND NOT hint", 'hint']) {
+    const byCount = await pool.query(
+      `DELETE FROM notifications WHERE ${which} AND id <= (SELECT id FROM notifications WHERE ${which} ORDER BY id DESC OFFSET $1 LIMIT 1)`,
+      [keep],
     );
-    pruned += result.rowCount ?? 0;
+    const byAge = await pool.query(
+      `DELETE FROM notifications WHERE ${which} AND id <= (
+         SELECT id FROM notifications WHERE ${which} AND first_received_at < now() - $1 * interval '1 day' ORDER BY id DESC LIMIT 1)`,
+      [FORENSICS_MAX_AGE_DAYS],
+    );
+    pruned += (byCount.rowCount ?? 0) + (byAge.rowCount ?? 0);
   }
   return pruned;
 }
@@ -123,7 +133,7 @@ export function toJsonb(value: unknown): string {
   return /\\u0000|\\ud[89a-f]/i.test(json) ? JSON.stringify(storableJson(value)) : json;
 }
 
-function storableJson(value: unknown): unknown {
+export function storableJson(value: unknown): unknown {
   if (typeof value === 'string') return storableText(value);
   if (Array.isArray(value)) return value.map(storableJson);
   if (typeof value === 'object' && value !== null) {

@@ -126,19 +126,15 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
         expected_amount = EXCLUDED.expected_amount,
         currency = coalesce(o.currency, EXCLUDED.currency),
         -- re-decided against the new expectation: a corrected amount clears the flag
-        amount_mismatch = o.state = 'SUCCESS' AND coalesce(o.paid_amount, o.amount) IS NOT NULL
-          AND coalesce(o.paid_amount, o.amount) <> EXCLUDED.expected_amount,
+        amount_mismatch = o.state = 'SUCCESS' AND amount_mismatch(EXCLUDED.expected_amount, coalesce(o.paid_amount, o.amount), o.currency, EXCLUDED.currency),
         updated_at = now()
       WHERE o.currency IS NULL OR o.currency = EXCLUDED.currency
       RETURNING id, (xmax = 0) AS created`;
     const row = rows[0];
     // The order exists in another currency: an amount in this one cannot be compared with it.
     if (row === undefined) return 'currency-mismatch' as const;
-    if (row.created && firstQueryAfterMs !== null) {
-      await tx.$executeRaw`
-        INSERT INTO provider_queries (kind, order_ref, provider, due_at)
-        VALUES (${kind}, ${orderRef}, ${provider}, now() + ${firstQueryAfterMs} * interval '1 millisecond')
-        ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING`;
+    if (row.created) {
+      await tx.$executeRaw`SELECT enter_schedule(${kind}, ${orderRef}, ${provider}, now() + ${firstQueryAfterMs}::bigint * interval '1 millisecond')`;
     }
     const order = orderView(await tx.order.findUniqueOrThrow({ where: { id: row.id } }));
     const previousExpectedAmount = previous[0]?.expected_amount ?? null;

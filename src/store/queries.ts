@@ -144,13 +144,20 @@ export async function leaseQuery(pool: pg.Pool, provider: string, kind: string, 
   return rowCount === 1;
 }
 
+/** Answers (not found, try later) after which an order only hints name leaves the schedule for good. */
+export const UNKNOWN_ANSWERS_KEPT = 3;
+
+/** When a hint that arrived during a query asks again: 10 s after that query's answer. */
+const HINT_REASK = `clock_timestamp() + interval '10 seconds'`;
+
 /**
  * After an answer (found or not found). A query due by the schedule uses up a slot of a still
  * PENDING order (past the last one the order is marked stale and leaves the schedule). Then: a
- * hint that arrived since the claim asks again at once; a PENDING order waits for its next slot;
- * anything else leaves the schedule. The row is locked first, so a hint committing meanwhile is
- * either seen here or finds no row and schedules its own query. Returns whether the order just
- * became stale.
+ * hint that arrived since the claim asks again, 10 s after this answer; a PENDING
+ * order waits for its next slot; an order only hints name (its provider did not know it) waits for
+ * the next hint, and after UNKNOWN_ANSWERS_KEPT such answers is abandoned; anything else leaves
+ * the schedule. The row is locked first, so a hint committing meanwhile is either seen here or
+ * finds no row and schedules its own query. Returns whether the order just became stale.
  */
 export async function finishAnsweredQuery(
   pool: pg.Pool,
@@ -162,10 +169,13 @@ export async function finishAnsweredQuery(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const queued = await client.query<{ fresh_hint: boolean }>(
-      `SELECT coalesce(hint_at > claimed_at, false) AS fresh_hint FROM provider_queries WHERE kind = $1 AND order_ref = $2 FOR UPDATE`,
+    const queued = await client.query<{ fresh_hint: boolean; known: boolean }>(
+      `SELECT coalesce(hint_at > claimed_at, false) AS fresh_hint,
+              EXISTS (SELECT 1 FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref) AS known
+       FROM provider_queries q WHERE kind = $1 AND order_ref = $2 FOR UPDATE`,
       [kind, orderRef],
     );
+    const row = queued.rows[0];
     let becameStale = false;
     if (usesSlot) {
       const used = await client.query<{ stale: boolean }>(
@@ -175,11 +185,16 @@ export async function finishAnsweredQuery(
       );
       becameStale = used.rows[0]?.stale ?? false;
     }
-    if (queued.rows[0]?.fresh_hint === true) {
-      await client.query(`UPDATE provider_queries SET due_at = now(), lease_until = NULL WHERE kind = $1 AND order_ref = $2`, [kind, orderRef]);
+    if (row !== undefined && !row.known) {
+      await countUnknownAnswer(client, kind, orderRef, row.fresh_hint ? HINT_REASK : `'infinity'::timestamptz`);
+    } else if (row?.fresh_hint === true) {
+      await client.query(`UPDATE provider_queries SET due_at = ${HINT_REASK}, lease_until = NULL, answered_at = clock_timestamp() WHERE kind = $1 AND order_ref = $2`, [
+        kind,
+        orderRef,
+      ]);
     } else {
       const next = await client.query(
-        `UPDATE provider_queries q SET lease_until = NULL, failures = 0,
+        `UPDATE provider_queries q SET lease_until = NULL, failures = 0, answered_at = clock_timestamp(),
            due_at = now() + ($3::bigint[])[least(o.query_slot + 1, cardinality($3::bigint[]))] * interval '1 millisecond'
          FROM orders o
          WHERE q.kind = $1 AND q.order_ref = $2 AND o.kind = q.kind AND o.order_ref = q.order_ref AND o.state = 'PENDING' AND NOT o.stale`,
@@ -197,14 +212,35 @@ export async function finishAnsweredQuery(
   }
 }
 
-/** A try-later answer does not use up a slot: the same slot's wait, then ask again. */
-export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<void> {
-  await pool.query(
-    `UPDATE provider_queries q SET lease_until = NULL, failures = failures + 1,
-       due_at = now() + ($3::bigint[])[least(cardinality($3::bigint[]),
-         1 + coalesce((SELECT o.query_slot FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref), 0))] * interval '1 millisecond'
+/**
+ * One more answer that did not make a hint-only order known: it is due next at `dueAt` (SQL), or,
+ * at the UNKNOWN_ANSWERS_KEPT-th, abandoned (never due; hints no longer ask).
+ */
+async function countUnknownAnswer(client: pg.ClientBase, kind: string, orderRef: string, dueAt: string): Promise<void> {
+  await client.query(
+    `UPDATE provider_queries SET lease_until = NULL, unknown_answers = unknown_answers + 1, answered_at = clock_timestamp(),
+       abandoned_at = CASE WHEN unknown_answers + 1 >= $3 THEN now() END,
+       due_at = CASE WHEN unknown_answers + 1 >= $3 THEN 'infinity'::timestamptz ELSE ${dueAt} END
      WHERE kind = $1 AND order_ref = $2`,
-    [kind, orderRef, scheduleMs],
+    [kind, orderRef, UNKNOWN_ANSWERS_KEPT],
+  );
+}
+
+/**
+ * A try-later answer does not use up a slot: the same slot's wait, then ask again. For an order
+ * only hints name it counts as an unknown answer (the third abandons it).
+ */
+export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: string, scheduleMs: readonly number[]): Promise<void> {
+  const slotWait = `now() + ($3::bigint[])[least(cardinality($3::bigint[]),
+         1 + coalesce((SELECT o.query_slot FROM orders o WHERE o.kind = q.kind AND o.order_ref = q.order_ref), 0))] * interval '1 millisecond'`;
+  await pool.query(
+    `UPDATE provider_queries q SET lease_until = NULL, failures = failures + 1, answered_at = clock_timestamp(),
+       unknown_answers = unknown_answers + CASE WHEN k.known THEN 0 ELSE 1 END,
+       abandoned_at = CASE WHEN NOT k.known AND unknown_answers + 1 >= $4 THEN now() END,
+       due_at = CASE WHEN NOT k.known AND unknown_answers + 1 >= $4 THEN 'infinity'::timestamptz ELSE ${slotWait} END
+     FROM (SELECT EXISTS (SELECT 1 FROM orders o WHERE o.kind = $1 AND o.order_ref = $2) AS known) AS k
+     WHERE q.kind = $1 AND q.order_ref = $2`,
+    [kind, orderRef, scheduleMs, UNKNOWN_ANSWERS_KEPT],
   );
 }
 

@@ -3,7 +3,7 @@ import { ORDER_STATES, type OrderState } from '../domain/order-state.js';
 
 /**
  * GET /ops/summary: counts as the matching /ops/orders and /ops/deliveries filters would list
- * them, and the last provider notification (not query answer) accepted per kind. Every count is
+ * them, and the last verified provider notification (not a query answer, not a hint) per kind. Every count is
  * served by an index (the flags and statuses have partial or leading indexes).
  */
 export async function summarise(pool: pg.Pool, kinds: readonly string[]) {
@@ -20,7 +20,7 @@ export async function summarise(pool: pg.Pool, kinds: readonly string[]) {
     ),
     pool.query<{ kind: string; at: Date | null }>(
       `SELECT k.kind, (SELECT n.last_received_at FROM notifications n
-                        WHERE n.kind = k.kind AND n.status = 'accepted' AND n.source = 'notification'
+                        WHERE n.kind = k.kind AND n.status = 'accepted' AND n.source = 'notification' AND NOT n.hint
                         ORDER BY n.id DESC LIMIT 1) AS at
        FROM unnest($1::text[]) AS k (kind)`,
       [kinds],

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
 import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
 import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -31,8 +32,8 @@ export interface TestApp {
 export interface TestAppOptions {
   starpay?: RsaKeyPair;
   starpayMerchantKey?: KeyObject;
-  /** Every log line (level trace and up) is pushed here; the app logs nothing otherwise. */
-  logLines?: string[];
+  /** Where the app logs; silent when absent. */
+  logger?: Logger;
 }
 
 /**
@@ -52,8 +53,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     ...env,
   });
   const db = openDatabase(database.url);
-  const lines = options.logLines;
-  const logger = lines === undefined ? createLogger('silent') : createLogger('trace', { write: (line: string) => void lines.push(line) });
+  const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret });

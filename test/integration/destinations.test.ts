@@ -123,6 +123,8 @@ describe('destinations', () => {
     await waitFor(() => fast.received.length === 1, 5_000, 'the pending delivery sent with the new password');
     expect(fast.received[0]?.headers.authorization).toBe(`Basic ${Buffer.from('merchant:new-secret').toString('base64')}`);
 
+    // The downstream has it; the forwarder records the attempt just after.
+    await waitFor(async () => (await deliveries(t))[0]?.status === 'delivered', 5_000, 'the delivery recorded');
     const listed = await t.app.inject({ url: '/ops/deliveries', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
     expect(listed.body).not.toContain('secret');
     expect(listed.json()).toMatchObject({ items: [{ url: withCredentials(fast.url, '***', '***'), status: 'delivered' }] });

@@ -278,12 +278,17 @@ describe('awkward but authentic content', () => {
 
   it('stores a request holding NUL or a lone surrogate instead of failing it on every resend', async () => {
     const ref = `odd-${Date.now()}`;
-    const text = `{"originalMsgId":"${ref}\\u0000x","trxState":"SUCCESS","note":"\\ud800","errorMessage":"a\\u0000b"}`;
+    const text = `{"originalMsgId":"${ref}","trxState":"SUCCESS","note":"\\ud800","errorMessage":"a\\u0000b"}`;
     const body = signedEnvelope(text, t.starpay.privateKey);
     expectSuccess(await post('static-qr', body));
     expectSuccess(await post('static-qr', body));
-    const order = await orderRow('static-qr', `${ref}\ufffdx`);
+    const order = await orderRow('static-qr', ref);
     expect(order).toMatchObject({ state: 'SUCCESS', error_message: 'a\ufffdb', notification_count: 1 });
+  });
+
+  it('refuses a reference holding NUL: references keep to their alphabet', async () => {
+    const text = `{"originalMsgId":"odd-${Date.now()}\\u0000x","trxState":"SUCCESS"}`;
+    expectError(await post('static-qr', signedEnvelope(text, t.starpay.privateKey)), 400, 'INVALID_FIELD');
   });
 });
 

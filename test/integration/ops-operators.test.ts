@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
 import { startFakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createSession } from '../../src/store/sessions.js';
@@ -29,7 +30,7 @@ beforeAll(async () => {
       STARPAY_MCH_ID: MCH_ID,
       STARPAY_MERCHANT_PRIVATE_KEY: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     },
-    { starpay: platform, starpayMerchantKey: merchant.privateKey, logLines },
+    { starpay: platform, starpayMerchantKey: merchant.privateKey, logger: createLogger('trace', { write: (line: string) => void logLines.push(line) }) },
   );
 });
 afterAll(async () => {

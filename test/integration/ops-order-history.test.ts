@@ -119,16 +119,16 @@ describe('GET /ops/orders?orderRef=', () => {
 
   it('treats %, _ and backslash in the search as the characters themselves', async () => {
     const stem = `W${Date.now()}`;
-    const percent = await notify('repayment', { originalMsgId: `${stem}%1` });
     const underscore = await notify('repayment', { originalMsgId: `${stem}_2` });
-    const backslash = await notify('repayment', { originalMsgId: `${stem}\\3` });
-    await notify('repayment', { originalMsgId: `${stem}x4` });
+    await notify('repayment', { originalMsgId: `${stem}x2` });
+    await notify('repayment', { originalMsgId: `${stem}.3` });
 
     const search = async (prefix: string) => refsOf((await get(`/ops/orders?orderRef=${encodeURIComponent(prefix)}`)).body);
-    expect(await search(`${stem}%`)).toEqual([`repayment/${percent.originalMsgId}`]);
     expect(await search(`${stem}_`)).toEqual([`repayment/${underscore.originalMsgId}`]);
-    expect(await search(`${stem}\\`)).toEqual([`repayment/${backslash.originalMsgId}`]);
-    expect(await search(stem)).toHaveLength(4);
+    // No reference holds % or \ (their alphabet), so a search that treated them as LIKE patterns would find what these cannot.
+    expect(await search(`${stem}%`)).toEqual([]);
+    expect(await search(`${stem}\\`)).toEqual([]);
+    expect(await search(stem)).toHaveLength(3);
   });
 
   it('refuses an empty search with 400 naming the parameter', async () => {

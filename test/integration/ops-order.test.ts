@@ -81,12 +81,14 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
     expect(unknownKind.json()).toMatchObject({ code: 'NOT_FOUND' });
   });
 
-  it('finds an order whatever the length of its reference', async () => {
-    const fields = requestFields({ originalMsgId: `long-${'9'.repeat(600)}` });
+  it('finds an order by a reference of the longest allowed length, and refuses a longer one with 400', async () => {
+    const fields = requestFields({ originalMsgId: `long-${'9'.repeat(123)}` });
     await t.app.inject({ method: 'POST', url: '/notify/starpay/static-qr', payload: signedBody(fields, t.starpay.privateKey) });
     const response = await t.app.inject({ url: `/ops/orders/static-qr/${String(fields.originalMsgId)}`, headers: auth });
     expect(response.statusCode).toBe(200);
     expect(response.json().order.orderRef).toBe(fields.originalMsgId);
+    const longer = await t.app.inject({ url: `/ops/orders/static-qr/${String(fields.originalMsgId)}9`, headers: auth });
+    expect(longer.statusCode).toBe(400);
   });
 
   it.each([

@@ -133,12 +133,12 @@ describe('reconciliation against the Starpay query API', () => {
     expect(listed.json<{ items: { orderRef: string }[] }>().items.map((item) => item.orderRef)).toContain(ref);
   });
 
-  it('sets the expected amount of a SUCCESS order that has no amount, and refuses another currency', async () => {
+  it('sets the expected amount of a SUCCESS order that has no amount, flagged since it cannot be checked, and refuses another currency', async () => {
     const ref = newRef();
     await notify('repayment', { originalMsgId: ref, trxState: 'SUCCESS', trxAmount: undefined, currency: undefined });
     const registered = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: 700, currency: 'PHP' });
     expect(registered.statusCode).toBe(200);
-    expect(registered.json()).toMatchObject({ order: { state: 'SUCCESS', amount: null, expectedAmount: 700, amountMismatch: false, currency: 'PHP' } });
+    expect(registered.json()).toMatchObject({ order: { state: 'SUCCESS', amount: null, expectedAmount: 700, amountMismatch: true, currency: 'PHP' } });
 
     const other = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: 14, currency: 'USD' });
     expect(other.statusCode).toBe(409);

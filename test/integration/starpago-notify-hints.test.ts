@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v3State } from '../../src/providers/starpago/states.js';
 import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
-import { pruneRejections } from '../../src/store/ingest.js';
+import { pruneNotifications } from '../../src/store/ingest.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/fake-downstream.js';
 import {
@@ -66,6 +66,11 @@ async function settle(...orderRefs: string[]) {
     15_000,
     `the hints of ${orderRefs.join(', ')} to be settled`,
   );
+}
+
+/** Lets the 10 s that a hint waits after the provider's last answer about its order pass. */
+async function lastAnswerLongAgo(orderRef: string) {
+  await t.db.pool.query(`UPDATE provider_queries SET answered_at = answered_at - interval '10 seconds' WHERE order_ref = $1`, [orderRef]);
 }
 
 async function scheduledQuery(kind: string, orderRef: string) {
@@ -137,7 +142,9 @@ describe('a StarPago v3 callback', () => {
     expect(queriesOf(ref)).toMatchObject([{ status: 404 }]);
     expect(await orderDetail(t.app, 'payin', ref)).toBeNull();
     expect(await notificationsOf(t.app, ref)).toMatchObject([{ source: 'notification', status: 'rejected', reason: 'NOT_FOUND_AT_PROVIDER' }]);
-    expect(await scheduledQuery('payin', ref)).toBeNull();
+    // Kept in the schedule, never due, until another hint for it comes (or it is abandoned).
+    const { rows } = await t.db.pool.query(`SELECT due_at = 'infinity' AS waiting, unknown_answers FROM provider_queries WHERE order_ref = $1`, [ref]);
+    expect(rows).toEqual([{ waiting: true, unknown_answers: 1 }]);
   });
 
   it('stays unverified while StarPago is down, its query postponed, and is confirmed on a later round once it is back', async () => {
@@ -192,8 +199,9 @@ describe('a StarPago v3 callback', () => {
   it('uses up no slot of the schedule when a hint asked for the query: many hints never make an order stale', async () => {
     const ref = merOrderNo('HINTS');
     fake.setOrder('payin', ref, truth('PENDING', { paidAmount: null }));
-    // More hints than the schedule has slots (three), each asking at once.
+    // More hints than the schedule has slots (three), each asking once the 10 s after the last answer passed.
     for (let i = 0; i < 5; i++) {
+      await lastAnswerLongAgo(ref);
       await hint('payin', v3Fields({ merOrderNo: ref, status: 'PENDING', updateTime: 1700000000000 + i }));
       await settle(ref);
     }
@@ -213,21 +221,26 @@ describe('a StarPago v3 callback', () => {
     // The PENDING order waits for its next slot…
     expect((await scheduledQuery('payin', ref))?.due_in_ms).toBeGreaterThan(0);
 
-    // …unless StarPago calls again: then it is asked at once.
+    // …unless StarPago calls again: then it is asked 10 s after the last answer, or at once when that is past.
     fake.setOrder('payin', ref, truth('PAID', { updateTime: 1700000099000 }));
+    await hint('payin', fields);
+    const soon = (await scheduledQuery('payin', ref))?.due_in_ms;
+    expect(soon).toBeGreaterThan(0);
+    expect(soon).toBeLessThanOrEqual(10_000);
+    await lastAnswerLongAgo(ref);
     await hint('payin', fields);
     expect((await scheduledQuery('payin', ref))?.due_in_ms).toBeLessThanOrEqual(0);
     await t.reconciler.runDue();
     expect(queriesOf(ref)).toHaveLength(2);
     expect((await orderDetail(t.app, 'payin', ref))?.order).toMatchObject({ state: 'SUCCESS', rawState: 'PAID' });
-    expect((await notificationsOf(t.app, ref)).filter((n) => n.source === 'notification')).toMatchObject([{ status: 'accepted', deliveryCount: 2 }]);
+    expect((await notificationsOf(t.app, ref)).filter((n) => n.source === 'notification')).toMatchObject([{ status: 'accepted', deliveryCount: 3 }]);
 
     // The same callback once more, the order final: counted, not asked about.
     await hint('payin', fields);
     expect(await scheduledQuery('payin', ref)).toBeNull();
     await t.reconciler.runDue();
     expect(queriesOf(ref)).toHaveLength(2);
-    expect((await notificationsOf(t.app, ref)).filter((n) => n.source === 'notification')).toMatchObject([{ deliveryCount: 3 }]);
+    expect((await notificationsOf(t.app, ref)).filter((n) => n.source === 'notification')).toMatchObject([{ deliveryCount: 4 }]);
   });
 
   it('never moves an order by itself: the order only ever takes the state of a query answer', async () => {
@@ -278,7 +291,7 @@ describe('a StarPago v3 callback', () => {
 });
 
 describe('forged StarPago hints', () => {
-  it('cost one query per unknown order at most, however many arrive, and are all rejected', async () => {
+  it('cost one query per unknown order at most, however many arrive, are kept once per status, and are all rejected', async () => {
     const refs = Array.from({ length: 10 }, () => merOrderNo('FORGED'));
     await Promise.all(
       refs.flatMap((ref) => ['PAID', 'REFUNDED', 'PAID'].map((status, i) => hint('payin', v3Fields({ merOrderNo: ref, status, updateTime: 1700000000000 + i })))),
@@ -289,7 +302,7 @@ describe('forged StarPago hints', () => {
       expect(queriesOf(ref)).toHaveLength(1);
       expect(await orderDetail(t.app, 'payin', ref)).toBeNull();
       const kept = await notificationsOf(t.app, ref);
-      expect(kept).toHaveLength(3);
+      expect(kept).toHaveLength(2);
       expect(kept.every((n) => n.status === 'rejected' && n.reason === 'NOT_FOUND_AT_PROVIDER')).toBe(true);
     }
   });
@@ -311,29 +324,30 @@ describe('forged StarPago hints', () => {
     expect((await postStarpago(t.app, 'payout', v3Fields(), { remoteAddress: '198.51.100.24' })).body).toBe('SUCCESS');
   });
 
-  it('are bounded in storage: pruning keeps the newest `keep` unverified and `keep` rejected rows, and accepted ones all', async () => {
+  it('are bounded in storage: pruning keeps the newest `keep` hints and `keep` refused requests, and verified notifications all', async () => {
     const keep = 4;
-    // Rejected rows: unknown orders (already plenty above) and a bad signature.
-    await postStarpago(t.app, 'payin', signedV2(v2Fields(), 'forger-secret'));
+    // Refused requests: bad signatures, each a distinct body.
+    for (let i = 0; i < keep + 2; i++) await postStarpago(t.app, 'payin', signedV2(v2Fields(), 'forger-secret'));
     const pendingRefs = Array.from({ length: keep + 3 }, () => merOrderNo('UNASKED'));
     for (const ref of pendingRefs) await hint('payin', v3Fields({ merOrderNo: ref }));
 
-    const count = async (status: string) =>
-      Number((await t.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM notifications WHERE status = $1', [status])).rows[0]?.n);
-    const acceptedBefore = await count('accepted');
-    expect(await count('rejected')).toBeGreaterThan(keep);
-    expect(await count('unverified')).toBeGreaterThan(keep);
+    const count = async (where: string) => Number((await t.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM notifications WHERE ${where}`)).rows[0]?.n);
+    const refused = "status = 'rejected' AND NOT hint";
+    const verified = "status = 'accepted' AND NOT hint";
+    const verifiedBefore = await count(verified);
+    expect(await count(refused)).toBeGreaterThan(keep);
+    expect(await count('hint')).toBeGreaterThan(keep);
 
-    const pruned = await pruneRejections(t.db.pool, keep);
+    const pruned = await pruneNotifications(t.db.pool, keep);
     expect(pruned).toBeGreaterThan(0);
-    expect(await count('rejected')).toBe(keep);
-    expect(await count('unverified')).toBe(keep);
-    expect(await count('accepted')).toBe(acceptedBefore);
+    expect(await count(refused)).toBe(keep);
+    expect(await count('hint')).toBe(keep);
+    expect(await count(verified)).toBe(verifiedBefore);
     // The newest hints survive; a pruned one keeps its order's query scheduled.
     for (const ref of pendingRefs.slice(-keep)) expect(await notificationsOf(t.app, ref)).toMatchObject([{ status: 'unverified' }]);
     expect(await notificationsOf(t.app, pendingRefs[0] as string)).toEqual([]);
     expect(await scheduledQuery('payin', pendingRefs[0] as string)).not.toBeNull();
-    expect(await pruneRejections(t.db.pool, keep)).toBe(0);
+    expect(await pruneNotifications(t.db.pool, keep)).toBe(0);
   });
 });
 
@@ -424,7 +438,7 @@ async function startHoldingProxy(target: string) {
 }
 
 describe('a StarPago v3 callback arriving while its order is being asked about', () => {
-  it('is not settled by the answer to a question asked before it came, and its order is asked again at once', async () => {
+  it('is not settled by the answer to a question asked before it came, and its order is asked again 10 s after that answer', async () => {
     const proxy = await startHoldingProxy(fake.url);
     const app = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: proxy.url, RECONCILE_SCHEDULE: '1h' });
     try {
@@ -447,7 +461,13 @@ describe('a StarPago v3 callback arriving while its order is being asked about',
       expect(paidHint).toMatchObject({ source: 'notification', status: 'unverified' });
       expect((await orderDetail(app.app, 'payin', ref))?.order.state).toBe('PENDING');
 
-      // The next round asks again at once, not an hour later.
+      // It is asked again 10 s after that answer, not an hour later.
+      const { rows } = await app.db.pool.query<{ due_in_ms: number }>(
+        `SELECT (extract(epoch FROM due_at - now()) * 1000)::float8 AS due_in_ms FROM provider_queries WHERE order_ref = $1`,
+        [ref],
+      );
+      expect(rows[0]?.due_in_ms).toBeLessThanOrEqual(10_000);
+      await app.db.pool.query(`UPDATE provider_queries SET due_at = now() WHERE order_ref = $1`, [ref]);
       await app.reconciler.runDue();
       expect((await orderDetail(app.app, 'payin', ref))?.order).toMatchObject({ state: 'SUCCESS', rawState: 'PAID', stale: false });
       expect((await notificationsOf(app.app, ref)).filter((n) => n.source === 'notification').map((n) => n.status)).toEqual(['accepted', 'accepted']);
@@ -476,6 +496,7 @@ describe('a StarPago v3 callback arriving while its order is being asked about',
         ['rejected', 'NOT_FOUND_AT_PROVIDER'],
         ['unverified', null],
       ]);
+      await app.db.pool.query(`UPDATE provider_queries SET due_at = now() WHERE order_ref = $1 AND due_at < 'infinity'`, [ref]);
       await app.reconciler.runDue();
       expect((await orderDetail(app.app, 'payout', ref))?.order).toMatchObject({ state: 'SUCCESS', rawState: 'PAID' });
       expect((await notificationsOf(app.app, ref)).filter((n) => n.source === 'notification').map((n) => n.status)).toEqual(['rejected', 'accepted']);

@@ -98,7 +98,7 @@ describe('the StarPago provider', () => {
         orderRef: 'M-3',
         reason: 'SIGN_MISMATCH',
         rulesTried: ['skip-empty', 'include-empty'],
-        emptyFields: ['attach'],
+        emptyFields: 'attach',
       },
     ]);
     expect(raw.join('')).not.toContain(APP_SECRET);

@@ -12,8 +12,17 @@ describe('toCentavos', () => {
     [1e21, null],
     [null, null],
     [true, null],
+    ['-500', null],
+    [-500, null],
+    ['100.9999999999999999', null],
   ])('reads %j as %j', (input, expected) => {
-    expect(toCentavos(input)).toBe(expected);
+    expect(toCentavos(input, JSON.stringify({ trxAmount: input }))).toBe(expected);
+  });
+
+  it('reads a number from the digits that were signed, not from its float', () => {
+    const signedText = '{"trxAmount":100.9999999999999999,"originalMsgId":"o"}';
+    expect(toCentavos(JSON.parse(signedText).trxAmount, signedText)).toBeNull();
+    expect(toCentavos(10000, '{"trxAmount" : 10000.000 }')).toBe(10000);
   });
 });
 

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../domain/errors.js';
+import { clipForLog } from '../../domain/log-text.js';
 import type { Provider, Refusal, VerifyResult } from '../../domain/provider.js';
 import type { Metrics } from '../../plugins/metrics.js';
 import { documentedAs } from '../../plugins/openapi.js';
 import type { Database } from '../../store/database.js';
 import { createGroupCommit } from '../../store/group-commit.js';
 import { recordRejection, type IngestTargets } from '../../store/ingest.js';
-import { isLoopback } from '../loopback.js';
+import { perClientLimit } from '../client-limit.js';
 import { instrumentNotify, recordOutcome } from './instrument.js';
 import { notifyRouteDocs } from './openapi.js';
 
@@ -41,7 +42,7 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
   instrumentNotify(app, options.metrics);
   // A safety net far above the providers' traffic and retries; local callers (load tests) are exempt.
   if (config.rateLimits.notify > 0) {
-    app.addHook('onRequest', app.rateLimit({ max: config.rateLimits.notify, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) }));
+    app.addHook('onRequest', app.rateLimit(perClientLimit(config.rateLimits.notify)));
   }
 
   for (const provider of options.providers) {
@@ -60,7 +61,7 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
         }
 
         if (!result.ok) {
-          request.log.info({ ...route, code: result.code, reason: result.detail }, 'notification refused');
+          request.log.info({ ...route, code: result.code, reason: clipForLog(result.detail) }, 'notification refused');
           await recordRefusal(request.log, db, provider.name, kind, result);
           throw new AppError(result.code, result.detail);
         }
@@ -70,14 +71,14 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
         try {
           outcome = await groupCommit.ingest(notification, targets);
         } catch (error) {
-          request.log.error({ err: error, ...route, orderRef: notification.orderRef }, 'notification not stored');
+          request.log.error({ err: error, ...route, orderRef: clipForLog(notification.orderRef) }, 'notification not stored');
           throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
         }
         // A line per state change (and conflict) at info; repeats, which a retry storm is made of,
         // only at debug: they change nothing, and the metrics count them.
         const quiet = outcome.outcome === 'duplicate' || outcome.outcome === 'unchanged';
         request.log[quiet ? 'debug' : 'info'](
-          { ...route, orderRef: notification.orderRef, msgId: notification.msgId, state: notification.state, outcome: outcome.outcome },
+          { ...route, orderRef: clipForLog(notification.orderRef), msgId: clipForLog(notification.msgId), state: notification.state, outcome: outcome.outcome },
           'notification stored',
         );
         recordOutcome(request, outcome.outcome);

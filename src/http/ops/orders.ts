@@ -5,7 +5,7 @@ import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { findOrderDetail, listOrders } from '../../store/orders.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, ProviderSchema, errorReplies, pageSchema, OrderRefSchema } from './schemas.js';
+import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, ProviderSchema, errorReplies, pageSchema, OrderRefPrefixSchema, OrderRefSchema } from './schemas.js';
 
 // Any kind is looked up: an unknown one names no order (404), like an unknown orderRef.
 export const OrderParamsSchema = z.object({
@@ -30,7 +30,7 @@ const flag = z
 export const OrderListQuerySchema = z.strictObject({
   provider: ProviderSchema.optional(),
   kind: KindSchema.optional(),
-  orderRef: OrderRefSchema.optional().describe('orders whose reference starts with this text'),
+  orderRef: OrderRefPrefixSchema.optional().describe('orders whose reference starts with this text'),
   state: z.enum(ORDER_STATES).optional(),
   conflict: flag,
   stale: flag,

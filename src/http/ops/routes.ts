@@ -5,7 +5,7 @@ import type { Provider } from '../../domain/provider.js';
 import type { Reconciler } from '../../jobs/reconcile.js';
 import type { Database } from '../../store/database.js';
 import type { IngestTargets } from '../../store/ingest.js';
-import { isLoopback } from '../loopback.js';
+import { perClientLimit } from '../client-limit.js';
 import { findSession } from '../../store/sessions.js';
 import { auditRefusedActions, auditRoutes } from './audit.js';
 import { requireBearerToken, requireOperateScopeForActions } from './auth.js';
@@ -28,9 +28,13 @@ export interface OpsRoutesOptions {
 
 /** Everything under /ops (registered with that prefix), behind the bearer token, unknown paths included. */
 export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions): Promise<void> {
+  // Orders, payloads and errors must never sit in a browser's or a proxy's cache.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
   // Before the token check, so that guessing tokens is throttled too; local callers are exempt.
   if (options.config.rateLimits.ops > 0) {
-    const limit = app.rateLimit({ max: options.config.rateLimits.ops, timeWindow: 60_000, allowList: (request) => isLoopback(request.ip) });
+    const limit = app.rateLimit(perClientLimit(options.config.rateLimits.ops));
     app.addHook('onRequest', limit);
   }
   requireBearerToken(app, { tokens: options.config.opsTokens, findSession: (hash) => findSession(options.db.prisma, hash) });

@@ -1,3 +1,4 @@
+import { ORDER_REF_PATTERN, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import { ErrorBodySchema } from '../../plugins/error-handler.js';
@@ -12,7 +13,10 @@ export const KindSchema = z.enum(ORDER_KINDS as [string, ...string[]]);
  * An order reference given by an ops caller. PostgreSQL text holds neither NUL nor a lone
  * surrogate (references stored with one hold U+FFFD instead): such input is a clear 400.
  */
-export const OrderRefSchema = z
+/** An order reference in a path: the one alphabet every reference is held to. */
+export const OrderRefSchema = z.string().regex(ORDER_REF_PATTERN, `must be ${ORDER_REF_RULE}`);
+/** A prefix to search by: any text, so that references stored before the alphabet stay findable. */
+export const OrderRefPrefixSchema = z
   .string()
   .min(1)
   .max(8_192)

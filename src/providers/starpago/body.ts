@@ -1,28 +1,32 @@
-import secureJson from 'secure-json-parse';
+import { clipForLog } from '../../domain/log-text.js';
+import { decodeUtf8 as decodeJsonUtf8, JsonBodyError, objectDepthBelow, parseJsonText } from '../json-body.js';
 
 /** Why a body could not be read as StarPago fields; maps to INVALID_ENVELOPE. */
 export class BodyError extends Error {}
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** StarPago's own nested objects (`extra`) are one or two levels deep; deeper is refused unread. */
+export const MAX_OBJECT_DEPTH = 3;
 
 /** Decodes UTF-8 (a BOM is dropped); invalid UTF-8 is refused. */
 export function decodeUtf8(body: Buffer): string {
   try {
-    return utf8.decode(body);
-  } catch {
-    throw new BodyError('body is not valid UTF-8');
+    return decodeJsonUtf8(body);
+  } catch (error) {
+    throw new BodyError((error as Error).message, { cause: error });
   }
 }
 
-/** A JSON object, refusing `__proto__` and `constructor.prototype` keys. */
+/** A JSON object nested at most MAX_OBJECT_DEPTH objects deep, refusing prototype keys. */
 export function readJsonObject(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch {
-    throw new BodyError('body is not valid JSON');
+    parsed = parseJsonText(text);
+  } catch (error) {
+    if (!(error instanceof JsonBodyError)) throw error;
+    throw new BodyError(error.message, { cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BodyError('body is not a JSON object');
+  if (objectDepthBelow(parsed) > MAX_OBJECT_DEPTH) throw new BodyError(`objects nested deeper than ${MAX_OBJECT_DEPTH} levels`);
   return parsed as Record<string, unknown>;
 }
 
@@ -34,7 +38,7 @@ export function readFormObject(text: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(text)) {
     if (key === '__proto__' || key === 'constructor') throw new BodyError(`form field ${key} is not allowed`);
-    if (Object.hasOwn(fields, key)) throw new BodyError(`form field ${key} is repeated`);
+    if (Object.hasOwn(fields, key)) throw new BodyError(`form field ${clipForLog(key) ?? ''} is repeated`);
     fields[key] = value;
   }
   if (Object.keys(fields).length === 0) throw new BodyError('form body has no fields');

@@ -1,7 +1,11 @@
+import { isMoneyValue } from '../../domain/amount.js';
+import { boundedRequest } from '../../domain/forensics.js';
+import { isOrderRef, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import type { Notification, Refusal } from '../../domain/provider.js';
 import { BodyError, readFields } from './body.js';
-import { toStateReport, updateTimeText } from './report.js';
-import { verifySign, type EmptyValueRule } from './sign.js';
+import { toStateReport } from './report.js';
+import { renderedFields, verifySign, type EmptyValueRule } from './sign.js';
+import { V3_STATUSES } from './states.js';
 
 /** A refused callback; a failed v2 signature also says which rules were compared (never the secret). */
 export type CallbackRefusal = Refusal & { sign?: { reason: string; rulesTried: EmptyValueRule[]; emptyFields: string[] } };
@@ -10,10 +14,17 @@ export type CallbackResult =
   | { ok: true; notification: Notification; generation: 'v2' | 'v3'; /** v2: the empty-value rule that verified. */ rule: EmptyValueRule | null }
   | CallbackRefusal;
 
+/** The fields that decide an order's state or money: each must be exactly what it looks like. */
+const DECIDING_FIELDS = ['merOrderNo', 'orderStatus', 'status', 'amount', 'paidAmount', 'realAmount', 'currency', 'updateTime'] as const;
+const MONEY_FIELDS = ['amount', 'paidAmount', 'realAmount'] as const;
+/** What a hint keeps when its request is too large to keep whole. */
+const HINT_KEPT_FIELDS = [...DECIDING_FIELDS, 'orderNo'] as const;
+
 /**
  * Reads a StarPago payin or payout callback (JSON, or a flat form body). A body with `sign` is v2
  * and must verify against the app secret before anything in it is trusted; a body without one is
- * a v3 hint, read but `unverified`: only a query answer may move its order.
+ * a v3 hint, read but `unverified`: only a query answer may move its order. Types and the
+ * reference alphabet are checked first, signed or not, so no value can be something else in disguise.
  */
 export function readCallback(kind: string, body: Buffer, contentType: string | undefined, secret: string | undefined): CallbackResult {
   let text: string;
@@ -27,6 +38,9 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
   const orderRef = typeof fields.merOrderNo === 'string' ? fields.merOrderNo : typeof fields.merOrderNo === 'number' ? String(fields.merOrderNo) : null;
   const record = { body: text, request: fields, orderRef, msgId: null };
   const generation = Object.hasOwn(fields, 'sign') ? 'v2' : 'v3';
+
+  const invalid = invalidField(fields, generation);
+  if (invalid !== null) return { ok: false, code: 'INVALID_FIELD', detail: invalid, record };
 
   let dedupKey: string;
   let rule: EmptyValueRule | null = null;
@@ -45,8 +59,7 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
     rule = check.rule;
     signature = check.sign;
   } else {
-    const status = typeof fields.status === 'string' ? fields.status : '';
-    dedupKey = `v3:${status}:${updateTimeText(fields) ?? ''}`;
+    dedupKey = `v3:${hintBucket(fields.status)}`;
   }
 
   const mapped = toStateReport(kind, fields, generation);
@@ -61,10 +74,52 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
       msgId: null,
       dedupKey,
       status: generation === 'v2' ? 'accepted' : 'unverified',
-      request: fields,
+      // A hint proves nothing: what is kept of it is bounded like a refused request.
+      request: generation === 'v2' ? fields : boundedRequest(fields, HINT_KEPT_FIELDS),
       // The string to sign ends with the secret: it is never kept.
       signedText: null,
       signature,
     },
   };
+}
+
+/**
+ * Hints of one order are one row per documented `status` (a repeat is counted whatever its
+ * `updateTime`); an undocumented status is as good as PENDING, so it shares that row.
+ */
+function hintBucket(status: unknown): string {
+  return typeof status === 'string' && (V3_STATUSES as readonly string[]).includes(status) ? status : 'PENDING';
+}
+
+/** Why a field cannot be taken as it is, or null. Never echoes a value (it goes to the log). */
+function invalidField(fields: Record<string, unknown>, generation: 'v2' | 'v3'): string | null {
+  for (const name of MONEY_FIELDS) {
+    if (!isMoneyValue(fields[name])) return `${name} is not a number or a numeric string`;
+  }
+  const ref = fields.merOrderNo;
+  if (ref !== undefined && ref !== null && ref !== '') {
+    if ((typeof ref !== 'string' && typeof ref !== 'number') || !isOrderRef(String(ref))) return `merOrderNo must be ${ORDER_REF_RULE}`;
+  }
+  if (generation === 'v2') {
+    const merged = mergedDecidingField(fields);
+    if (merged !== null) return `${merged} appears inside another field of the string to sign`;
+  }
+  return null;
+}
+
+/**
+ * StarPago signs `k=v&k=v…` without quoting, so `{"payMethod": "GCASH&realAmount=5"}` signs like
+ * the two fields it hides. A deciding field may therefore appear in the rendering only as itself:
+ * any other `&name=` (in a value, a key or a nested object) makes the body ambiguous, and it is
+ * refused rather than read one way.
+ */
+function mergedDecidingField(fields: Record<string, unknown>): string | null {
+  const rendered = `&${renderedFields(fields)}`;
+  for (const name of DECIDING_FIELDS) {
+    const marker = `&${name}=`;
+    let count = 0;
+    for (let at = rendered.indexOf(marker); at !== -1; at = rendered.indexOf(marker, at + 1)) count += 1;
+    if (count > (Object.hasOwn(fields, name) ? 1 : 0)) return name;
+  }
+  return null;
 }

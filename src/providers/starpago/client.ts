@@ -1,3 +1,4 @@
+import { isMoneyValue } from '../../domain/amount.js';
 import { request } from 'undici';
 import type { QueryAnswer } from '../../domain/provider.js';
 import { BodyError, readJsonObject } from './body.js';
@@ -131,12 +132,13 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
       const check = verifySign(data, options.appSecret);
       if (!check.ok) return { outcome: 'try_later', detail: `answer sign does not verify (${check.reason}; rules tried: ${check.rulesTried.join(', ') || 'none'})` };
     }
+    // An answer must name the order it is about: one that does not could be about any order.
     const answered = data.merOrderNo;
-    const sameOrder = answered === undefined || ((typeof answered === 'string' || typeof answered === 'number') && String(answered) === merOrderNo);
-    if (!sameOrder) {
-      return { outcome: 'try_later', detail: 'answer is about another order' };
-    }
-    const mapped = toStateReport(kind, { ...data, merOrderNo }, generation);
+    const sameOrder = (typeof answered === 'string' || typeof answered === 'number') && String(answered) === merOrderNo;
+    if (!sameOrder) return { outcome: 'try_later', detail: answered === undefined ? 'answer does not name its order' : 'answer is about another order' };
+    const untyped = MONEY_FIELDS.find((name) => !isMoneyValue(data[name]));
+    if (untyped !== undefined) return { outcome: 'try_later', detail: `answer's ${untyped} is not a number or a numeric string` };
+    const mapped = toStateReport(kind, data, generation);
     if (!mapped.ok) return { outcome: 'try_later', detail: `answer unreadable: ${mapped.detail}` };
     return { outcome: 'found', report: mapped.report, msgId: null, providerUpdateTime: updateTimeText(data), response: parsed };
   }
@@ -145,6 +147,8 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
     query: (kind, merOrderNo) => (options.apiVersion === 'v2' ? queryV2(kind, merOrderNo) : queryV3(kind, merOrderNo)),
   };
 }
+
+const MONEY_FIELDS = ['amount', 'paidAmount', 'realAmount'] as const;
 
 function parseAnswer(text: string): Record<string, unknown> | null {
   try {

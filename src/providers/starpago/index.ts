@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
+import { clipForLog, namesForLog } from '../../domain/log-text.js';
 import type { Provider, QueryAnswer, VerifyResult } from '../../domain/provider.js';
 import { readCallback } from './callback.js';
 import { createStarpagoClient, type StarpagoKind } from './client.js';
@@ -37,7 +38,11 @@ export function createStarpagoProvider(options: StarpagoProviderOptions): Provid
     if (!result.ok) {
       if (result.sign !== undefined) {
         // Which empty-value rules were compared, and on which fields they differ: never the secret nor the string to sign.
-        logger.warn({ provider: 'starpago', kind, orderRef: result.record?.orderRef ?? null, ...result.sign }, 'starpago sign does not verify');
+        const { reason, rulesTried, emptyFields } = result.sign;
+        logger.warn(
+          { provider: 'starpago', kind, orderRef: clipForLog(result.record?.orderRef), reason, rulesTried, emptyFields: namesForLog(emptyFields) },
+          'starpago sign does not verify',
+        );
       }
       return result;
     }

@@ -1,3 +1,4 @@
+import { isAbsentAmount } from '../../domain/amount.js';
 import type { StateReport } from '../../domain/provider.js';
 import { toMinorUnits } from './amount.js';
 import { v2State, v3State } from './states.js';
@@ -22,7 +23,7 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
   if (rawState === null || rawState.trim() === '') return { ok: false, detail: `${stateField} is missing` };
 
   const currency = typeof fields.currency === 'string' ? fields.currency : null;
-  const paid = isAbsent(fields.paidAmount) ? fields.realAmount : fields.paidAmount;
+  const paid = isAbsentAmount(fields.paidAmount) ? fields.realAmount : fields.paidAmount;
   return {
     ok: true,
     report: {
@@ -32,7 +33,7 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
       rawState,
       state: generation === 'v2' ? v2State(raw) : v3State(raw),
       amount: toMinorUnits(fields.amount, currency),
-      paidAmount: isAbsent(paid) ? null : toMinorUnits(paid, currency),
+      paidAmount: isAbsentAmount(paid) ? null : toMinorUnits(paid, currency),
       currency,
       trxDate: epochMillisToIso(fields.updateTime),
       errorCode: null,
@@ -57,8 +58,4 @@ function textOf(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
-}
-
-function isAbsent(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }

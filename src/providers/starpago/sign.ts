@@ -63,12 +63,16 @@ export function verifySign(params: Record<string, unknown>, secret: string): Sig
   return { ok: false, reason: 'SIGN_MISMATCH', rulesTried, emptyFields };
 }
 
+/**
+ * Each value is rendered exactly once: whether it is empty is read off its rendering (an object
+ * whose fields are all empty renders as ""), so the work is linear in the body however it nests.
+ */
 function renderObject(object: Record<string, unknown>, rule: EmptyValueRule): string {
   const parts: string[] = [];
   for (const key of sortByCodePoint(Object.keys(object))) {
-    const value = object[key];
-    if (rule === 'skip-empty' && isEmpty(value, rule)) continue;
-    parts.push(`${key}=${renderValue(value, rule)}`);
+    const rendered = renderValue(object[key], rule);
+    if (rule === 'skip-empty' && rendered === '') continue;
+    parts.push(`${key}=${rendered}`);
   }
   return parts.join('&');
 }
@@ -87,15 +91,22 @@ function renderValue(value: unknown, rule: EmptyValueRule): string {
   return '';
 }
 
-function isEmpty(value: unknown, rule: EmptyValueRule): boolean {
-  if (value === null || value === undefined || value === '') return true;
-  if (typeof value === 'object' && !Array.isArray(value)) return renderObject(value as Record<string, unknown>, rule) === '';
-  return false;
+/** UTF-8 byte order is code point order (UTF-16 `sort()` is not, beyond the BMP); each key is encoded once. */
+function sortByCodePoint(keys: string[]): string[] {
+  return keys
+    .map((key) => ({ key, bytes: Buffer.from(key, 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map((entry) => entry.key);
 }
 
-/** UTF-8 byte order is code point order (UTF-16 `sort()` is not, beyond the BMP). */
-function sortByCodePoint(keys: string[]): string[] {
-  return keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+/**
+ * The fields as the string to sign renders them, without the secret: `k=v` joined by `&`, every
+ * field present (empty ones as `k=`). For checking what the rendering could be confused with.
+ */
+export function renderedFields(params: Record<string, unknown>): string {
+  const fields = { ...params };
+  delete fields.sign;
+  return renderObject(fields, 'include-empty');
 }
 
 /** Top-level fields (nested ones as `extra.mobile`) that the empty-value rules treat differently. */

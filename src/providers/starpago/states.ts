@@ -17,6 +17,9 @@ export function v2State(orderStatus: unknown): OrderState {
   return 'PENDING';
 }
 
+/** Every v3 `status` StarPago documents. */
+export const V3_STATUSES = ['CREATED', 'PENDING', 'PAID', 'FAILED', 'EXPIRED', 'REFUNDED', 'EXCEPTION'] as const;
+
 const V3_STATES: Readonly<Record<string, OrderState>> = {
   PAID: 'SUCCESS',
   FAILED: 'FAILED',

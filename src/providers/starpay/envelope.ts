@@ -1,4 +1,4 @@
-import secureJson from 'secure-json-parse';
+import { decodeUtf8, JsonBodyError, parseJsonText } from '../json-body.js';
 
 /** Why a body could not be read as a Starpay envelope; each maps to a 400. */
 export class EnvelopeError extends Error {}
@@ -12,24 +12,32 @@ export interface Envelope {
   signature: string | undefined;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-
 /** Decodes the raw body as UTF-8 (a BOM is dropped); invalid UTF-8 is refused. */
 export function decodeBody(body: Buffer): string {
+  return asEnvelopeError(() => decodeUtf8(body));
+}
+
+/** Parses JSON nested at most MAX_JSON_DEPTH deep, refusing `__proto__` and `constructor.prototype` keys. */
+export function parseJson(text: string): unknown {
+  return asEnvelopeError(() => parseJsonText(text));
+}
+
+function asEnvelopeError<T>(read: () => T): T {
   try {
-    return utf8.decode(body);
-  } catch {
-    throw new EnvelopeError('body is not valid UTF-8');
+    return read();
+  } catch (error) {
+    if (!(error instanceof JsonBodyError)) throw error;
+    throw new EnvelopeError(error.message, { cause: error });
   }
 }
 
-/** Parses JSON refusing `__proto__` and `constructor.prototype` keys. */
-export function parseJson(text: string): unknown {
-  try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch {
-    throw new EnvelopeError('body is not valid JSON');
-  }
+/**
+ * The source text of one top-level member of the JSON object `text` (already known to be valid),
+ * or undefined when it has none: how a number is read from the digits that were signed.
+ */
+export function memberText(text: string, member: string): string | undefined {
+  const span = topLevelMembers(text, 0, member).get(member);
+  return span === undefined ? undefined : text.slice(span.start, span.end);
 }
 
 /**

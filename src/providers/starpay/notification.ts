@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import { decimalToMinorUnits, isAbsentAmount, isMoneyValue } from '../../domain/amount.js';
+import type { ErrorCode } from '../../domain/errors.js';
+import { isOrderRef, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import type { OrderState } from '../../domain/order-state.js';
+import { EnvelopeError, memberText } from './envelope.js';
 import type { Notification, StateReport } from '../../domain/provider.js';
 
 export const NOTIFICATION_KINDS = ['disbursement', 'repayment', 'static-qr'] as const;
@@ -22,25 +26,38 @@ export function normaliseTrxState(trxState: string): OrderState {
   return 'PENDING';
 }
 
-export class NotificationFieldError extends Error {}
+/** A field the notification lacks (MISSING_FIELD) or holds in a form it may not have (INVALID_FIELD). */
+export class NotificationFieldError extends Error {
+  constructor(
+    readonly code: Extract<ErrorCode, 'MISSING_FIELD' | 'INVALID_FIELD'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
-/** The report fields of a Starpay `request` (a notification's or a query answer's `response`). */
-export function toStateReport(kind: string, fields: Record<string, unknown>): StateReport {
+/**
+ * The report fields of a Starpay `request` (a notification's or a query answer's `response`);
+ * `signedText` is its exact text, where a numeric `trxAmount` is read from its digits.
+ */
+export function toStateReport(kind: string, fields: Record<string, unknown>, signedText: string): StateReport {
   const orderRef = fields.originalMsgId;
   const rawState = fields.trxState;
   if (typeof orderRef !== 'string' || orderRef.trim() === '') {
-    throw new NotificationFieldError('originalMsgId is missing or not a string');
+    throw new NotificationFieldError('MISSING_FIELD', 'originalMsgId is missing or not a string');
   }
+  if (!isOrderRef(orderRef)) throw new NotificationFieldError('INVALID_FIELD', `originalMsgId must be ${ORDER_REF_RULE}`);
   if (typeof rawState !== 'string' || rawState.trim() === '') {
-    throw new NotificationFieldError('trxState is missing or not a string');
+    throw new NotificationFieldError('MISSING_FIELD', 'trxState is missing or not a string');
   }
+  if (!isMoneyValue(fields.trxAmount)) throw new NotificationFieldError('INVALID_FIELD', 'trxAmount is not a number or a numeric string');
   return {
     provider: 'starpay',
     kind,
     orderRef,
     rawState,
     state: normaliseTrxState(rawState),
-    amount: toCentavos(fields.trxAmount),
+    amount: toCentavos(fields.trxAmount, signedText),
     paidAmount: null,
     currency: optionalString(fields.currency),
     trxDate: optionalString(fields.trxDate),
@@ -55,7 +72,7 @@ export function toNotification(
   signedText: string,
   signature: string | null = null,
 ): StarpayNotification {
-  const report = toStateReport(kind, request);
+  const report = toStateReport(kind, request, signedText);
   // A blank msgId identifies nothing: it would make every notification of the order a repeat.
   const givenMsgId = optionalString(request.msgId);
   const msgId = givenMsgId !== null && givenMsgId.trim() !== '' ? givenMsgId : null;
@@ -78,13 +95,22 @@ function optionalString(value: unknown): string | null {
 }
 
 /**
- * `trxAmount` as integer centavos from a number or a numeric string (`10000`, `"10000.00"`).
- * Anything else (fractional centavos, out of range) is kept only in the raw request.
+ * `trxAmount` as integer centavos from its decimal text (`10000`, `"10000.00"`): a number is read
+ * from the digits that were signed, never from the float JSON.parse made of them, so
+ * `100.9999999999999999` is not 101. A negative or fractional centavo value gives null; the raw
+ * value stays in the request.
  */
-export function toCentavos(value: unknown): number | null {
-  let amount: number;
-  if (typeof value === 'number') amount = value;
-  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) amount = Number(value);
-  else return null;
-  return Number.isSafeInteger(amount) ? amount : null;
+export function toCentavos(value: unknown, signedText: string): number | null {
+  if (isAbsentAmount(value)) return null;
+  if (typeof value === 'string') return decimalToMinorUnits(value, 0);
+  if (typeof value !== 'number') return null;
+  let digits: string | undefined;
+  try {
+    digits = memberText(signedText, 'trxAmount');
+  } catch (error) {
+    // A repeated member: which copy was meant would be the parser's guess.
+    if (error instanceof EnvelopeError) throw new NotificationFieldError('INVALID_FIELD', error.message);
+    throw error;
+  }
+  return decimalToMinorUnits(digits ?? String(value), 0);
 }

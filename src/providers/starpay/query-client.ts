@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { QueryAnswer, StateReport } from '../../domain/provider.js';
 import { decodeBody, EnvelopeError, parseJson } from './envelope.js';
-import { toNotification } from './notification.js';
+import { NotificationFieldError, toNotification } from './notification.js';
 import { checkSignature } from './signature.js';
 import { readSignedMember } from './envelope.js';
 
@@ -151,12 +151,19 @@ function interpret(
   if (typeof response.trxState !== 'string' || response.trxState.trim() === '') {
     return { done: { outcome: 'try_later', detail: 'answer code 200 carries no trxState' } };
   }
-  // An answer about another order must not move this one.
-  if (response.originalMsgId !== undefined && response.originalMsgId !== orderRef) {
-    return { done: { outcome: 'try_later', detail: 'answer is about another order (originalMsgId differs)' } };
+  // An answer must name the order it is about: one that does not could be about any order.
+  if (response.originalMsgId !== orderRef) {
+    const detail = response.originalMsgId === undefined ? 'answer does not name its order (no originalMsgId)' : 'answer is about another order (originalMsgId differs)';
+    return { done: { outcome: 'try_later', detail } };
   }
   // Read exactly like a notification, so both normalise states and amounts the same way.
-  const read = toNotification(kind, { ...response, originalMsgId: orderRef }, signedText);
+  let read;
+  try {
+    read = toNotification(kind, response, signedText);
+  } catch (error) {
+    if (!(error instanceof NotificationFieldError)) throw error;
+    return { done: { outcome: 'try_later', detail: `answer unreadable: ${error.message}` } };
+  }
   const report: StateReport = {
     provider: 'starpay',
     kind,

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { clipForLog } from '../../domain/log-text.js';
 import type { VerifyResult } from '../../domain/provider.js';
 import { decodeBody, EnvelopeError, isPlainObject, parseJson, readEnvelope } from './envelope.js';
 import { NotificationFieldError, toNotification, type NotificationKind, type StarpayNotification } from './notification.js';
@@ -29,21 +30,23 @@ export function verifyNotification(kind: NotificationKind, body: Buffer, options
     return { ok: false, code: 'INVALID_ENVELOPE', detail: error.message, record };
   }
 
-  const signature = checkSignature(envelope.signedText, envelope.signature, options.keys);
-  if (!signature.ok) {
-    const code = signature.reason === 'SIGNATURE_MISMATCH' ? 'SIGNATURE_INVALID' : signature.reason;
-    return { ok: false, code, detail: signature.reason, record };
-  }
-
+  // Fields are read before the signature is checked: a reference or an amount of the wrong form
+  // is refused whether it was signed or not, and costs no RSA work.
   let notification: StarpayNotification;
   try {
     notification = toNotification(kind, envelope.request, envelope.signedText, envelope.signature ?? null);
   } catch (error) {
     if (!(error instanceof NotificationFieldError)) throw error;
-    return { ok: false, code: 'MISSING_FIELD', detail: error.message, record };
+    return { ok: false, code: error.code, detail: error.message, record };
+  }
+
+  const signature = checkSignature(envelope.signedText, envelope.signature, options.keys);
+  if (!signature.ok) {
+    const code = signature.reason === 'SIGNATURE_MISMATCH' ? 'SIGNATURE_INVALID' : signature.reason;
+    return { ok: false, code, detail: signature.reason, record };
   }
   if (options.mchId !== undefined && notification.mchId !== null && notification.mchId !== options.mchId) {
-    return { ok: false, code: 'MERCHANT_MISMATCH', detail: `mchId ${notification.mchId}`, record };
+    return { ok: false, code: 'MERCHANT_MISMATCH', detail: `mchId ${clipForLog(notification.mchId) ?? ''}`, record };
   }
   return { ok: true, notification };
 }
