@@ -179,6 +179,10 @@ describe('sessions as bearer tokens', () => {
     expect((await call(expired, 'GET', '/ops/session')).statusCode).toBe(401);
   });
 
+  it('a read bearer may sign out, and an unknown path stays a 404', async () => {
+    expect((await call(READ_TOKEN, 'POST', '/ops/no-such-action')).statusCode).toBe(404);
+  });
+
   it('sign-out with a configured token is 204 and the token keeps working', async () => {
     expect((await call(READ_TOKEN, 'POST', '/ops/session/sign-out')).statusCode).toBe(204);
     expect((await call(READ_TOKEN, 'GET', '/ops/session')).json()).toEqual({ actor: 'reader', scope: 'read', session: false });

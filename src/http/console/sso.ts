@@ -8,6 +8,7 @@ import { AppError } from '../../domain/errors.js';
 import { recordAudit } from '../../store/audit.js';
 import type { Database } from '../../store/database.js';
 import { createSession, saveSsoLogin, takeSsoLogin } from '../../store/sessions.js';
+import { perClientLimit } from '../client-limit.js';
 import { SESSION_TOKEN_PREFIX, digest } from '../ops/auth.js';
 
 /** A console session lasts a working day; signing in again makes a new one. */
@@ -39,6 +40,8 @@ export async function ssoRoutes(app: FastifyInstance, options: SsoOptions): Prom
   );
 
   if (settings === undefined) return;
+  // Each start stores a row: starts and callbacks are throttled per client like /ops.
+  if (config.rateLimits.ops > 0) app.addHook('onRequest', app.rateLimit(perClientLimit(config.rateLimits.ops)));
   let discovered: Promise<oidc.Configuration> | undefined;
   const configuration = () => {
     discovered ??= discover(settings).catch((error: unknown) => {

@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The audit log's name of an action route; such a route needs scope `operate`. */
     action?: string;
+    /** A route that changes something yet is open to every scope (signing out). */
+    anyScope?: boolean;
   }
 }
 
@@ -63,12 +65,18 @@ async function authenticate(
   return session === undefined ? null : { actor: session.email, scope: session.scope, sessionHash: presented };
 }
 
-/** Actions need scope `operate`: a `read` bearer is refused before the body is even validated. */
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * Actions need scope `operate`: a `read` bearer is refused before the body is even validated.
+ * Every route that is not a read counts as an action unless it says otherwise, so a new action
+ * route is closed to `read` even before it is given its audit name.
+ */
 export function requireOperateScopeForActions(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
-    if (request.routeOptions.config.action !== undefined && request.operator?.scope !== 'operate') {
-      throw new AppError('FORBIDDEN_SCOPE');
-    }
+    const config = request.routeOptions.config;
+    const acts = config.action !== undefined || (!READS.has(request.method) && config.anyScope !== true && !request.is404);
+    if (acts && request.operator?.scope !== 'operate') throw new AppError('FORBIDDEN_SCOPE');
   });
 }
 

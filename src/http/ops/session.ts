@@ -27,6 +27,7 @@ export async function sessionRoutes(app: FastifyInstance, options: { db: Databas
   app.post(
     '/session/sign-out',
     {
+      config: { anyScope: true },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
