@@ -13,7 +13,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The built service (`npm run build`) as a child process, resolved once /healthz answers. */
+/** The built service (`npm run build`) as a child process, resolved once /healthz answers; on `PORT` when given. */
 export async function startServerProcess(env: Record<string, string | undefined>): Promise<ServerProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const childEnv: Record<string, string> = {};
@@ -31,7 +31,8 @@ export async function startServerProcess(env: Record<string, string | undefined>
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      // Bounded: something else on the port (a test's stand-in) may never answer.
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok) break;
     } catch {
       // not listening yet
     }
