@@ -13,6 +13,8 @@ export const REDACTED_PATHS = [
   'password',
   'privateKey',
   'config.opsApiToken',
+  'config.opsTokens',
+  'config.oidc.clientSecret',
   'config.forward.secret',
 ];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TOKEN_NAME, parseOpsTokens, sha256Hex, type OpsToken } from '../auth/ops-tokens.js';
 
 const optionalText = z
   .string()
@@ -54,6 +55,16 @@ const duration = z.string().transform((value, ctx) => {
   return Number(match[1]) * DURATION_MS[match[2] as keyof typeof DURATION_MS];
 });
 
+/** `a@example.com, *@example.org` → lowercase entries; each an address or `*@domain`. */
+const emailList = commaList.pipe(
+  z.array(
+    z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .refine((value) => /^(?:\*|[^\s@*]+)@[^\s@*]+\.[^\s@*]+$/.test(value), 'each entry must be an e-mail address or *@domain'),
+  ),
+);
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const EnvSchema = z
@@ -75,7 +86,14 @@ export const EnvSchema = z
     STARPAGO_APP_SECRET: optionalText.describe('StarPago appSecret: the v2 signing key and the v3 token grant'),
     STARPAGO_API_VERSION: z.enum(['v2', 'v3']).default('v3').describe('which StarPago query API to call'),
     RECONCILE_SCHEDULE: z.string().default('2m,5m,15m,1h,6h,24h').pipe(schedule).describe('while an order stays PENDING, when to query it'),
-    OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*; unset refuses every call'),
+    OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*, named default with scope operate; unset refuses every call'),
+    OPS_TOKENS: optionalText.describe('named ops tokens, comma-separated NAME:SCOPE:SHA256HEX (scope read or operate); npm run token mints one'),
+    OIDC_ISSUER_URL: optionalText.pipe(httpUrl.optional()).describe('OpenID Connect issuer for single sign-on to the console'),
+    OIDC_CLIENT_ID: optionalText.describe('OpenID Connect client id'),
+    OIDC_CLIENT_SECRET: optionalText.describe('OpenID Connect client secret (unset: a public client, PKCE only)'),
+    OIDC_OPERATE_EMAILS: emailList.describe('e-mail addresses or *@domain given scope operate at sign-in'),
+    OIDC_READ_EMAILS: emailList.describe('e-mail addresses or *@domain given scope read at sign-in'),
+    PUBLIC_URL: optionalText.pipe(httpUrl.optional()).describe("the service's external base URL; the SSO redirect URI is PUBLIC_URL/console/sso/callback"),
     FORWARD_URLS: commaList.pipe(z.array(destinationUrl)).describe('destinations: webhook, RabbitMQ and NATS JetStream URLs'),
     FORWARD_SECRET: optionalText
       .refine((value) => value === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value), 'must be whsec_ followed by base64')
@@ -125,6 +143,19 @@ export const EnvSchema = z
       if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
     }
     if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
+    if (env.OPS_TOKENS !== undefined) {
+      const { tokens, problems } = parseOpsTokens(env.OPS_TOKENS);
+      for (const message of problems) problem('OPS_TOKENS', message);
+      if (env.OPS_API_TOKEN !== undefined && tokens.some((token) => token.name === DEFAULT_TOKEN_NAME)) {
+        problem('OPS_TOKENS', `names a token ${DEFAULT_TOKEN_NAME}, which is OPS_API_TOKEN's name`);
+      }
+    }
+    if ((env.OIDC_ISSUER_URL === undefined) !== (env.OIDC_CLIENT_ID === undefined)) {
+      problem(env.OIDC_ISSUER_URL === undefined ? 'OIDC_ISSUER_URL' : 'OIDC_CLIENT_ID', 'is required with the other OIDC_ variables');
+    }
+    if (env.OIDC_ISSUER_URL !== undefined && env.OIDC_OPERATE_EMAILS.length + env.OIDC_READ_EMAILS.length === 0) {
+      problem('OIDC_OPERATE_EMAILS', 'or OIDC_READ_EMAILS is required with OIDC_ISSUER_URL: nobody could sign in');
+    }
     // Trusting every hop lets any client pick its address (and the loopback exemption) by header.
     if (env.TRUST_PROXY !== undefined && env.TRUST_PROXY.toLowerCase() === 'true') {
       problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
@@ -139,8 +170,10 @@ export const EnvSchema = z
     if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
     }
-    if (env.OPS_API_TOKEN === undefined) problem('OPS_API_TOKEN', 'is required in production');
-    else if (env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
+    if (env.OPS_API_TOKEN === undefined && env.OPS_TOKENS === undefined) problem('OPS_API_TOKEN', 'or OPS_TOKENS is required in production');
+    // An ID token from an issuer reached over plain HTTP proves nothing: anyone on the path could answer.
+    if (env.OIDC_ISSUER_URL !== undefined && !isHttpsOrLoopback(env.OIDC_ISSUER_URL)) problem('OIDC_ISSUER_URL', 'must be https:// in production (or a loopback address)');
+    if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
     if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
   });
 
@@ -161,6 +194,12 @@ export interface Config {
   starpayPublicKeysFile: string | undefined;
   starpayMchId: string | undefined;
   opsApiToken: string | undefined;
+  /** Every token /ops accepts besides sessions: OPS_TOKENS, and OPS_API_TOKEN as `default`/`operate`. */
+  opsTokens: readonly OpsToken[];
+  /** Single sign-on for the console; undefined when OIDC_ISSUER_URL is unset. */
+  oidc: { issuerUrl: string; clientId: string; clientSecret: string | undefined; operateEmails: readonly string[]; readEmails: readonly string[] } | undefined;
+  /** PUBLIC_URL without a trailing slash. */
+  publicUrl: string | undefined;
   starpayApi: { url: string; merchantPrivateKey: string | undefined; merchantPrivateKeyFile: string | undefined } | undefined;
   starpago: { appId: string | undefined; appSecret: string | undefined; apiUrl: string | undefined; apiVersion: 'v2' | 'v3' };
   /** RECONCILE_SCHEDULE in milliseconds. */
@@ -242,6 +281,21 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     starpayPublicKeysFile: e.STARPAY_PUBLIC_KEYS_FILE,
     starpayMchId: e.STARPAY_MCH_ID,
     opsApiToken: e.OPS_API_TOKEN,
+    opsTokens: Object.freeze([
+      ...(e.OPS_API_TOKEN === undefined ? [] : [{ name: DEFAULT_TOKEN_NAME, scope: 'operate' as const, sha256: sha256Hex(e.OPS_API_TOKEN) }]),
+      ...(e.OPS_TOKENS === undefined ? [] : parseOpsTokens(e.OPS_TOKENS).tokens),
+    ]),
+    oidc:
+      e.OIDC_ISSUER_URL === undefined || e.OIDC_CLIENT_ID === undefined
+        ? undefined
+        : Object.freeze({
+            issuerUrl: e.OIDC_ISSUER_URL,
+            clientId: e.OIDC_CLIENT_ID,
+            clientSecret: e.OIDC_CLIENT_SECRET,
+            operateEmails: Object.freeze(e.OIDC_OPERATE_EMAILS),
+            readEmails: Object.freeze(e.OIDC_READ_EMAILS),
+          }),
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
     starpayApi:
       e.STARPAY_API_URL === undefined
         ? undefined

@@ -125,6 +125,24 @@ export interface Summary {
   lastNotificationAt: Record<string, string | null>;
 }
 
+export interface Operator {
+  actor: string;
+  scope: 'read' | 'operate';
+  session: boolean;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  status: number;
+  details: unknown;
+  requestId: string | null;
+  ip: string | null;
+}
+
 export interface ReconcileReply {
   order: Order | null;
   query: { outcome: string; providerState: string | null };
@@ -209,6 +227,10 @@ export const api = {
   resumeDestination: (id: string) => call<{ destination: Destination }>(`/ops/destinations/${encodeURIComponent(id)}/resume`, { method: 'POST' }),
   retryDeadDeliveries: (body: BulkRetry) => call<{ matched: number }>('/ops/deliveries/retry', { method: 'POST', body }),
   notifications: (query: Query) => call<Page<Notification>>('/ops/notifications', { query }),
+  audit: (query: Query) => call<Page<AuditRecord>>('/ops/audit', { query }),
+  whoAmI: () => call<Operator>('/ops/session'),
+  signOut: () => call<undefined>('/ops/session/sign-out', { method: 'POST' }),
+  ssoEnabled: () => call<{ enabled: boolean }>('/console/sso'),
   /** Any authenticated call will do: it answers 401 to a wrong token. */
   checkToken: (token: string) => call<Page<Order>>('/ops/orders', { query: { limit: '1' }, token }),
 };

@@ -1,7 +1,9 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { forgetToken, storedToken, whenUnauthorized } from './api.js';
+import { api, forgetToken, storedToken, whenUnauthorized, type Operator } from './api.js';
 import { Heading } from './components.js';
+import { OperatorContext } from './operator.js';
+import { AuditPage } from './pages/audit.js';
 import { DeadDeliveriesPage } from './pages/deliveries.js';
 import { DestinationsPage } from './pages/destinations.js';
 import { OrderPage } from './pages/order.js';
@@ -17,11 +19,13 @@ const NAV = [
   { href: '#/deliveries', label: 'Dead deliveries', pages: ['deliveries'] },
   { href: '#/destinations', label: 'Destinations', pages: ['destinations'] },
   { href: '#/notifications', label: 'Rejected notifications', pages: ['notifications'] },
+  { href: '#/audit', label: 'Audit', pages: ['audit'] },
 ];
 
 function App() {
   const [signedIn, setSignedIn] = useState(storedToken() !== null);
   const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [operator, setOperator] = useState<Operator | null>(null);
   const hash = useHash();
   const route = parseHash(hash);
 
@@ -32,6 +36,12 @@ function App() {
       setSignedIn(false);
     });
   }, []);
+
+  // Who the token belongs to, and so which actions to offer.
+  useEffect(() => {
+    if (!signedIn) return;
+    api.whoAmI().then(setOperator, () => setOperator(null));
+  }, [signedIn]);
 
   if (!signedIn) {
     return (
@@ -45,8 +55,11 @@ function App() {
     );
   }
 
-  function signOut() {
+  async function signOut() {
+    // A single sign-on session is revoked at the service; a configured token is only forgotten here.
+    if (operator?.session === true) await api.signOut().catch(() => {});
     forgetToken();
+    setOperator(null);
     setNotice(undefined);
     setSignedIn(false);
   }
@@ -66,14 +79,21 @@ function App() {
             ))}
           </ul>
         </nav>
-        <button type="button" class="secondary" onClick={signOut}>
+        {operator !== null && (
+          <span class="who" aria-label="Signed in as">
+            {operator.actor} <span class="badge">{operator.scope === 'operate' ? 'operate' : 'read only'}</span>
+          </span>
+        )}
+        <button type="button" class="secondary" onClick={() => void signOut()}>
           Sign out
         </button>
       </header>
-      <main id="main">
-        {/* A new key per view: each page starts fresh and focuses its heading. */}
-        <Page key={hash.split('?')[0]} route={route} />
-      </main>
+      <OperatorContext.Provider value={operator}>
+        <main id="main">
+          {/* A new key per view: each page starts fresh and focuses its heading. */}
+          <Page key={hash.split('?')[0]} route={route} />
+        </main>
+      </OperatorContext.Provider>
     </>
   );
 }
@@ -92,6 +112,8 @@ function Page({ route }: { route: Route }) {
       return <DestinationsPage />;
     case 'notifications':
       return <RejectedNotificationsPage query={route.query} />;
+    case 'audit':
+      return <AuditPage query={route.query} />;
     case 'not-found':
       return (
         <>

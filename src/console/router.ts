@@ -11,6 +11,7 @@ export type Route =
   | { page: 'deliveries'; query: URLSearchParams }
   | { page: 'destinations' }
   | { page: 'notifications'; query: URLSearchParams }
+  | { page: 'audit'; query: URLSearchParams }
   | { page: 'not-found' };
 
 export function parseHash(hash: string): Route {
@@ -32,6 +33,7 @@ export function parseHash(hash: string): Route {
   if (first === 'deliveries' && kind === undefined) return { page: 'deliveries', query };
   if (first === 'destinations' && kind === undefined) return { page: 'destinations' };
   if (first === 'notifications' && kind === undefined) return { page: 'notifications', query };
+  if (first === 'audit' && kind === undefined) return { page: 'audit', query };
   return { page: 'not-found' };
 }
 
@@ -39,7 +41,7 @@ export function orderHref(kind: string, orderRef: string): string {
   return `#/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}`;
 }
 
-export function listHref(page: 'orders' | 'deliveries' | 'notifications', query: Record<string, string | undefined>): string {
+export function listHref(page: 'orders' | 'deliveries' | 'notifications' | 'audit', query: Record<string, string | undefined>): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, value);
   const text = params.toString();

@@ -10,6 +10,9 @@ export const ERRORS = {
   SIGNATURE_INVALID: { status: 401, message: 'The signature does not match.' },
   PROVIDER_NOT_CONFIGURED: { status: 401, message: 'This provider is not configured on this service.' },
   UNAUTHORIZED: { status: 401, message: 'A valid bearer token is required.' },
+  SIGN_IN_FAILED: { status: 401, message: 'The sign-in could not be verified; start it again from the console.' },
+  FORBIDDEN_SCOPE: { status: 403, message: 'This token may only read: the action needs scope operate.' },
+  SIGN_IN_REFUSED: { status: 403, message: 'This address is not allowed to use the console.' },
   MERCHANT_MISMATCH: { status: 403, message: 'The notification is for another merchant.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   ALREADY_DELIVERED: { status: 409, message: 'The delivery has already been delivered.' },
@@ -20,6 +23,7 @@ export const ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
+  SSO_UNAVAILABLE: { status: 502, message: 'The single sign-on provider could not be reached; try again later.' },
   PROVIDER_UNAVAILABLE: { status: 502, message: 'The provider could not be asked, or its answer could not be trusted; try again later.' },
   DATABASE_UNAVAILABLE: { status: 503, message: 'The database is unavailable; retry later.' },
 } as const satisfies Record<string, { status: number; message: string }>;

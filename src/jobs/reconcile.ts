@@ -6,6 +6,7 @@ import type { Provider, QueryAnswer } from '../domain/provider.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { providerOfKind } from '../providers/index.js';
 import type { Transition } from '../domain/order-state.js';
+import type { AuditEntryOf } from '../store/audit.js';
 import type { IngestTargets } from '../store/ingest.js';
 import {
   askTime,
@@ -48,9 +49,15 @@ export interface Reconciler {
   /**
    * Asks the provider about one order now and applies the answer (POST …/reconcile), holding the
    * order's query lease like the job does; 'busy' when another worker's query of it does not end
-   * within a few seconds. Uses up no slot of the schedule.
+   * within a few seconds. Uses up no slot of the schedule. An answer that changes anything is
+   * audited by `audit` in the same transaction.
    */
-  askNow(provider: Provider, kind: string, orderRef: string): Promise<AskResult | 'busy'>;
+  askNow(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult | 'busy'>;
+}
+
+/** A repeated answer is only counted: to the asker it changed nothing. */
+function askerOutcome(outcome: string): Transition {
+  return outcome === 'created' || outcome === 'changed' || outcome === 'conflict' ? outcome : 'unchanged';
 }
 
 /** How long POST …/reconcile waits for a query of the same order already in flight. */
@@ -72,7 +79,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const leaseMs = 60_000;
   let spread = false;
 
-  async function ask(provider: Provider, kind: string, orderRef: string): Promise<AskResult> {
+  async function ask(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult> {
     const labels = { provider: provider.name };
     // No query ever carries a reference outside the alphabet (one stored before the rule, say).
     if (!isOrderRef(orderRef)) {
@@ -85,16 +92,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     const facts = { provider: provider.name, kind, orderRef };
     switch (answer.outcome) {
       case 'found': {
-        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt);
+        const providerState = answer.report.rawState;
+        const auditOf =
+          audit === undefined ? undefined : (result: { outcome: string }) => audit({ outcome: askerOutcome(result.outcome), providerState, state: answer.report.state });
+        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt, auditOf);
         deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
         const quiet = result.outcome === 'unchanged';
         logger[quiet ? 'debug' : 'info']({ ...facts, state: answer.report.state, outcome: result.outcome }, 'provider answered a query');
-        // A repeated answer is only counted: to the asker it changed nothing.
-        const outcome: Transition = result.outcome === 'created' || result.outcome === 'changed' || result.outcome === 'conflict' ? result.outcome : 'unchanged';
-        return { outcome, providerState: answer.report.rawState };
+        return { outcome: askerOutcome(result.outcome), providerState };
       }
       case 'not_found': {
-        const rejected = await rejectUnknownOrderHints(pool, kind, orderRef, askedAt);
+        const auditOf = audit === undefined ? undefined : (rejectedHints: number) => audit({ outcome: 'not_found', providerState: null, rejectedHints });
+        const rejected = await rejectUnknownOrderHints(pool, kind, orderRef, askedAt, auditOf);
         deps.metrics.queries.inc({ ...labels, outcome: 'not_found' });
         logger.info({ ...facts, rejectedHints: rejected, detail: answer.detail }, 'order unknown at its provider');
         return { outcome: 'not_found', providerState: null };
@@ -111,8 +120,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   }
 
   /** Asks under a lease already held, then reschedules the order (or lets it leave the schedule). */
-  async function askLeased(provider: Provider, kind: string, orderRef: string, usesSlot: boolean): Promise<AskResult> {
-    const result = await ask(provider, kind, orderRef);
+  async function askLeased(provider: Provider, kind: string, orderRef: string, usesSlot: boolean, audit?: AuditEntryOf): Promise<AskResult> {
+    const result = await ask(provider, kind, orderRef, audit);
     if ('detail' in result) {
       await postponeQuery(pool, kind, orderRef, scheduleMs);
       return result;
@@ -132,13 +141,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     await askLeased(provider, due.kind, due.orderRef, !due.hinted);
   }
 
-  async function askNow(provider: Provider, kind: string, orderRef: string): Promise<AskResult | 'busy'> {
+  async function askNow(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult | 'busy'> {
     const deadline = Date.now() + BUSY_WAIT_MS;
     while (!(await leaseQuery(pool, provider.name, kind, orderRef, leaseMs))) {
       if (Date.now() > deadline) return 'busy';
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    return askLeased(provider, kind, orderRef, false);
+    return askLeased(provider, kind, orderRef, false, audit);
   }
 
   async function runDue(): Promise<number> {

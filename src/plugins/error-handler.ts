@@ -15,19 +15,21 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 
 /** One error body for every route: `{ code, message, requestId }`. Never `SUCCESS`. */
 export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    const code = errorCodeOf(error);
-    // Route schemas are zod (src/plugins/zod-schemas.ts), whose failures arrive as AppErrors with
-    // their own public message; any other error's message is internal and stays in the log.
-    const message = (error instanceof AppError ? error.publicMessage : undefined) ?? ERRORS[code].message;
-    const status = ERRORS[code].status;
-    if (status >= 500) request.log.error({ err: error, code }, 'request failed');
-    else if (!(error instanceof AppError)) request.log.info({ code, reason: error.message }, 'request refused');
-    if (code === 'RATE_LIMITED' && 'headers' in error) reply.headers(error.headers as Record<string, string>);
-    return reply.code(status).type('application/json').send({ code, message, requestId: request.id });
-  });
-
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler(notFoundHandler);
+}
+
+/** Answers an error with its catalogue status and the one error body. */
+export function sendError(error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const code = errorCodeOf(error);
+  // Route schemas are zod (src/plugins/zod-schemas.ts), whose failures arrive as AppErrors with
+  // their own public message; any other error's message is internal and stays in the log.
+  const message = (error instanceof AppError ? error.publicMessage : undefined) ?? ERRORS[code].message;
+  const status = ERRORS[code].status;
+  if (status >= 500) request.log.error({ err: error, code }, 'request failed');
+  else if (!(error instanceof AppError)) request.log.info({ code, reason: error.message }, 'request refused');
+  if (code === 'RATE_LIMITED' && 'headers' in error) reply.headers(error.headers as Record<string, string>);
+  return reply.code(status).type('application/json').send({ code, message, requestId: request.id });
 }
 
 /** The 404 body of an unknown path; a scope with its own hooks (/ops) registers the same handler. */

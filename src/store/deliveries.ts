@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { recordAudit, type AuditEntryOf } from './audit.js';
 import { deliveryView } from './ops-views.js';
 import type { Database } from './database.js';
 import { DESTINATION_REMOVED, wakeForwarders } from './outbox.js';
@@ -48,10 +49,17 @@ export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-fo
 
 /**
  * Makes a dead or pending delivery due now, with the dead ones of its order before it, and wakes
- * the forwarders; `attempts` is kept, so the history stays true.
+ * the forwarders; `attempts` is kept, so the history stays true. A retry done is audited in its
+ * transaction by `audit` (given what changed).
  */
-export async function retryDelivery(db: Database, id: bigint, destinations: readonly string[]): Promise<RetryResult> {
+export async function retryDelivery(
+  db: Database,
+  id: bigint,
+  destinations: readonly string[],
+  audit: AuditEntryOf,
+): Promise<RetryResult> {
   const result = await db.prisma.$transaction(async (tx): Promise<RetryResult> => {
+    const before = await tx.$queryRaw<{ status: string }[]>`SELECT status FROM deliveries WHERE id = ${id} FOR UPDATE`;
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().
     const updated = await tx.$executeRaw`
       UPDATE deliveries SET status = 'pending', next_attempt_at = now(),
@@ -66,13 +74,15 @@ export async function retryDelivery(db: Database, id: bigint, destinations: read
     }
     // Earlier dead deliveries of the same order to the same destination would hold this one back
     // (events go out in order): they are retried with it, so that "now" means now.
-    await tx.$executeRaw`
+    const earlier = await tx.$executeRaw`
       UPDATE deliveries earlier SET status = 'pending', next_attempt_at = now()
       FROM deliveries d
       WHERE d.id = ${id} AND earlier.order_id = d.order_id AND earlier.url = d.url AND earlier.id < d.id
         AND earlier.status = 'dead' AND earlier.last_error IS DISTINCT FROM ${DESTINATION_REMOVED}`;
-    const retried = await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId });
-    return { retried: deliveryView(retried, (await heldByOf(tx, [retried])).get(retried.id)) };
+    const retriedRow = await tx.delivery.findUniqueOrThrow({ where: { id }, include: withEventId });
+    const retried = deliveryView(retriedRow, (await heldByOf(tx, [retriedRow])).get(retriedRow.id));
+    await recordAudit(tx, audit({ previousStatus: before[0]?.status ?? null, status: retried.status, earlierDeadRetried: earlier }));
+    return { retried };
   });
   // After the commit, never inside the transaction (src/store/outbox.ts says why).
   if (typeof result === 'object') wakeForwarders(db.pool);

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { recordAudit, type AuditEntryOf } from './audit.js';
 import { attemptView, deliveryView, eventView, notificationView, orderView } from './ops-views.js';
 import { heldByOf } from './deliveries.js';
 import { toPage, type Page } from './page.js';
@@ -115,9 +116,12 @@ export interface ExpectedOrder {
  * enters the reconciliation schedule; an existing one gets its expected amount (and is flagged if
  * it already succeeded with another amount). One transaction.
  */
-export async function registerExpectedOrder(prisma: PrismaClient, expected: ExpectedOrder) {
+export async function registerExpectedOrder(prisma: PrismaClient, expected: ExpectedOrder, audit: AuditEntryOf) {
   const { provider, kind, orderRef, amount, currency, firstQueryAfterMs } = expected;
   return prisma.$transaction(async (tx) => {
+    // What the audit record says it was: read under the row lock the upsert takes anyway.
+    const previous = await tx.$queryRaw<{ expected_amount: bigint | null }[]>`
+      SELECT expected_amount FROM orders WHERE kind = ${kind} AND order_ref = ${orderRef} FOR UPDATE`;
     const rows = await tx.$queryRaw<{ id: bigint; created: boolean }[]>`
       INSERT INTO orders AS o (provider, kind, order_ref, state, expected_amount, currency, notification_count)
       VALUES (${provider}, ${kind}, ${orderRef}, 'PENDING', ${amount}, ${currency}, 0)
@@ -135,7 +139,15 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
     if (row.created) {
       await tx.$executeRaw`SELECT enter_schedule(${kind}, ${orderRef}, ${provider}, now() + ${firstQueryAfterMs}::bigint * interval '1 millisecond')`;
     }
-    const order = await tx.order.findUniqueOrThrow({ where: { id: row.id } });
-    return { order: orderView(order), created: row.created };
+    const order = orderView(await tx.order.findUniqueOrThrow({ where: { id: row.id } }));
+    const previousExpectedAmount = previous[0]?.expected_amount ?? null;
+    await recordAudit(
+      tx,
+      audit(
+        { created: row.created, previousExpectedAmount: previousExpectedAmount === null ? null : Number(previousExpectedAmount), expectedAmount: amount, currency },
+        row.created ? 201 : 200,
+      ),
+    );
+    return { order, created: row.created };
   });
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { StateReport } from '../domain/provider.js';
 import { storableText, toJsonb, type IngestResult, type IngestOutcome, type IngestTargets } from './ingest.js';
+import { inAuditedTransaction, type AuditEntry } from './audit.js';
 import { wakeForwarders } from './outbox.js';
 
 /** A provider's answer about one order, as the query client returned it. */
@@ -37,31 +38,51 @@ export async function askTime(pool: pg.Pool): Promise<string> {
  * as a notification, and settles the order's unverified hints received by `askedAt` (all when
  * null), in one statement and transaction.
  */
-export async function recordQueryAnswer(pool: pg.Pool, answer: FoundAnswer, targets: IngestTargets, askedAt: string | null = null): Promise<IngestResult> {
+export async function recordQueryAnswer(
+  pool: pg.Pool,
+  answer: FoundAnswer,
+  targets: IngestTargets,
+  askedAt: string | null = null,
+  audit?: (result: IngestResult) => AuditEntry,
+): Promise<IngestResult> {
   const r = answer.report;
   const t = storableText;
-  const { rows } = await pool.query<{ outcome: IngestOutcome; event_id: string | null }>({
-    text: `SELECT outcome, event_id FROM record_query_answer(
-      $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
-    values: [
-      r.provider, r.kind, t(r.orderRef), answerKey(answer), t(answer.msgId), t(r.rawState), r.state, r.amount, r.paidAmount,
-      t(r.currency), t(r.trxDate), t(r.errorCode), t(r.errorMessage), toJsonb(answer.response), targets.destinations,
-      targets.firstQueryAfterMs, askedAt,
-    ],
-  });
-  const row = rows[0];
-  if (row === undefined) throw new Error('record_query_answer returned no row');
-  if (row.event_id !== null && targets.destinations.length > 0) wakeForwarders(pool);
-  return { outcome: row.outcome, eventId: row.event_id };
+  const run = async (db: Pick<pg.ClientBase, 'query'>): Promise<IngestResult> => {
+    const { rows } = await db.query<{ outcome: IngestOutcome; event_id: string | null }>({
+      text: `SELECT outcome, event_id FROM record_query_answer(
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
+      values: [
+        r.provider, r.kind, t(r.orderRef), answerKey(answer), t(answer.msgId), t(r.rawState), r.state, r.amount, r.paidAmount,
+        t(r.currency), t(r.trxDate), t(r.errorCode), t(r.errorMessage), toJsonb(answer.response), targets.destinations,
+        targets.firstQueryAfterMs, askedAt,
+      ],
+    });
+    const row = rows[0];
+    if (row === undefined) throw new Error('record_query_answer returned no row');
+    return { outcome: row.outcome, eventId: row.event_id };
+  };
+  // An operator's reconcile is audited in the answer's own transaction.
+  const result = audit === undefined ? await run(pool) : await inAuditedTransaction(pool, run, audit);
+  if (result.eventId !== null && targets.destinations.length > 0) wakeForwarders(pool);
+  return result;
 }
 
 /**
  * The provider does not know the order: its unverified hints received by `askedAt` (all when null)
  * are rejected, nothing else changes.
  */
-export async function rejectUnknownOrderHints(pool: pg.Pool, kind: string, orderRef: string, askedAt: string | null = null): Promise<number> {
-  const { rows } = await pool.query<{ settled: number }>('SELECT settle_hints($1, $2, NULL, $3::timestamptz) AS settled', [kind, orderRef, askedAt]);
-  return rows[0]?.settled ?? 0;
+export async function rejectUnknownOrderHints(
+  pool: pg.Pool,
+  kind: string,
+  orderRef: string,
+  askedAt: string | null = null,
+  audit?: (rejected: number) => AuditEntry,
+): Promise<number> {
+  const run = async (db: Pick<pg.ClientBase, 'query'>): Promise<number> => {
+    const { rows } = await db.query<{ settled: number }>('SELECT settle_hints($1, $2, NULL, $3::timestamptz) AS settled', [kind, orderRef, askedAt]);
+    return rows[0]?.settled ?? 0;
+  };
+  return audit === undefined ? run(pool) : inAuditedTransaction(pool, run, audit);
 }
 
 /** An order (or an unverified hint's order reference) whose provider is to be asked now. */

@@ -20,7 +20,7 @@ export async function startServerProcess(
   env: Record<string, string | undefined>,
   options: { /** In a process group of its own, as a terminal runs a foreground job. */ detached?: boolean } = {},
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env })) {
     if (value !== undefined) childEnv[name] = value;
@@ -36,7 +36,8 @@ export async function startServerProcess(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      // Bounded: something else on the port (a test's stand-in) may never answer.
+      if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })).ok) break;
     } catch {
       // not listening yet
     }

@@ -121,6 +121,10 @@ describe('GET /openapi.json', () => {
         'POST /ops/destinations/{id}/pause',
         'POST /ops/destinations/{id}/resume',
         'POST /ops/deliveries/retry',
+        'GET /ops/audit',
+        'POST /ops/session/sign-out',
+        // who the bearer is and its scope: what the console shows and which buttons it offers
+        'GET /ops/session',
       ].sort(),
     );
   });
@@ -140,7 +144,7 @@ describe('GET /openapi.json', () => {
       'provider', 'kind', 'orderRef', 'state', 'rawState', 'amount', 'paidAmount', 'expectedAmount', 'currency', 'trxDate',
       'errorCode', 'errorMessage', 'conflict', 'amountMismatch', 'stale', 'notificationCount', 'lastQueriedAt', 'createdAt', 'updatedAt',
     ]);
-    expect(Object.keys(document.paths['/ops/deliveries/{id}/retry'].post.responses).sort()).toEqual(['202', '401', '404', '409', '429']);
+    expect(Object.keys(document.paths['/ops/deliveries/{id}/retry'].post.responses).sort()).toEqual(['202', '401', '403', '404', '409', '429']);
     const notificationParameters = document.paths['/ops/notifications'].get.parameters.map((parameter: { name: string }) => parameter.name);
     expect(notificationParameters).toEqual(['status', 'source', 'kind', 'orderRef', 'limit', 'cursor']);
   });

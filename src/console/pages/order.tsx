@@ -4,6 +4,7 @@ import { api, type Delivery, type Notification, type Order, type OrderDetail, ty
 import { ErrorNote, Heading, Loading, Money, StateBadge, Time, YesNo, errorText, useLoad } from '../components.js';
 import { prettyJson } from '../format.js';
 import { Flags } from './orders.js';
+import { useCanOperate } from '../operator.js';
 import { RetryButton } from './retry-button.js';
 
 export function OrderPage({ kind, orderRef }: { kind: string; orderRef: string }) {
@@ -93,6 +94,7 @@ function OrderFields({ order }: { order: Order }) {
 function Reconcile({ order, reload }: { order: Order; reload: () => void }) {
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | undefined>(undefined);
+  const canOperate = useCanOperate();
 
   async function reconcile() {
     setBusy(true);
@@ -109,6 +111,7 @@ function Reconcile({ order, reload }: { order: Order; reload: () => void }) {
     }
   }
 
+  if (!canOperate) return null;
   return (
     <div class="actions">
       <button type="button" onClick={reconcile} disabled={busy} aria-describedby="reconcile-help">

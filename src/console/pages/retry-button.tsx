@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Delivery } from '../api.js';
 import { errorText } from '../components.js';
+import { useCanOperate } from '../operator.js';
 
 /**
  * Attempts a dead delivery again now. Success is reported through `onRetried` (the page shows it,
@@ -9,6 +10,7 @@ import { errorText } from '../components.js';
 export function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRetried: (notice: string) => void }) {
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | undefined>(undefined);
+  const canOperate = useCanOperate();
 
   async function retry() {
     setBusy(true);
@@ -23,6 +25,7 @@ export function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRet
     }
   }
 
+  if (!canOperate) return null;
   return (
     <div class="actions">
       <button type="button" onClick={retry} disabled={busy} aria-label={`Retry delivery ${delivery.id}`}>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, storeToken } from '../api.js';
 import { errorText } from '../components.js';
 
@@ -7,6 +7,17 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [checking, setChecking] = useState(false);
+  const [sso, setSso] = useState(false);
+
+  useEffect(() => {
+    api.ssoEnabled().then((answer) => setSso(answer.enabled), () => setSso(false));
+  }, []);
+
+  function startSso() {
+    // The callback page keeps the session only in the tab that started the sign-in.
+    sessionStorage.setItem('sso-pending', '1');
+    window.location.assign('/console/sso/start');
+  }
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -60,6 +71,13 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
       {error !== undefined && (
         <p id="sign-in-error" role="alert" class="error">
           {error}
+        </p>
+      )}
+      {sso && (
+        <p>
+          <button type="button" class="secondary" onClick={startSso}>
+            Sign in with single sign-on
+          </button>
         </p>
       )}
     </main>

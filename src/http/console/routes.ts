@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../domain/errors.js';
+import { ssoRoutes, type SsoOptions } from './sso.js';
 
 /** dist/console (scripts/build-console.mjs), reached the same way from src/http/console and dist/http/console. */
 export const CONSOLE_ASSETS_DIR = fileURLToPath(new URL('../../../dist/console', import.meta.url));
@@ -39,7 +40,7 @@ const HASHED_NAME = /-[A-Z0-9]{8}\.(?:js|css)(?:\.map)?$/;
  * The ops console: GET /console is the page, /console/<file> its script and stylesheet, all
  * read from `assetsDir`. The page itself holds no secret: it asks for the ops token and calls /ops.
  */
-export async function consoleRoutes(app: FastifyInstance, options: { assetsDir?: string }): Promise<void> {
+export async function consoleRoutes(app: FastifyInstance, options: { assetsDir?: string; sso?: SsoOptions }): Promise<void> {
   const assetsDir = options.assetsDir ?? CONSOLE_ASSETS_DIR;
 
   app.addHook('onSend', async (_request, reply) => {
@@ -60,6 +61,8 @@ export async function consoleRoutes(app: FastifyInstance, options: { assetsDir?:
       throw new AppError('NOT_FOUND', `${name} not in ${assetsDir}`, built ? undefined : 'The console is not built: run npm run build.');
     }
   };
+
+  if (options.sso !== undefined) await app.register(ssoRoutes, options.sso);
 
   app.get('/console', { schema: { hide: true } }, async (_request, reply) => {
     const page = await send('index.html');

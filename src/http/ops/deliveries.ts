@@ -4,6 +4,7 @@ import { AppError } from '../../domain/errors.js';
 import type { Database } from '../../store/database.js';
 import { listDeliveries, retryDelivery } from '../../store/deliveries.js';
 import { DELIVERY_ID_PREFIX } from '../../store/ops-views.js';
+import { withAudit } from './audit.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
 import { DeliverySchema, OPS_SECURITY, errorReplies, pageSchema } from './schemas.js';
 
@@ -37,6 +38,7 @@ export async function deliveryRoutes(app: FastifyInstance, options: { db: Databa
   app.post<{ Params: z.output<typeof DeliveryParamsSchema> }>(
     '/deliveries/:id/retry',
     {
+      config: { action: 'delivery.retry' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
@@ -45,13 +47,13 @@ export async function deliveryRoutes(app: FastifyInstance, options: { db: Databa
         params: DeliveryParamsSchema,
         response: {
           202: z.object({ delivery: DeliverySchema }).describe('Accepted: the delivery is pending and due'),
-          ...errorReplies(401, 404, 409, 429),
+          ...errorReplies(401, 403, 404, 409, 429),
         },
       },
     },
     async (request, reply) => {
       const id = parseDeliveryId(request.params.id);
-      const result = id === undefined ? 'not-found' : await retryDelivery(options.db, id, options.destinations);
+      const result = id === undefined ? 'not-found' : await withAudit(request, 202, (audit) => retryDelivery(options.db, id, options.destinations, audit));
       if (result === 'not-found') throw new AppError('NOT_FOUND', undefined, 'No such delivery.');
       if (result === 'already-delivered') throw new AppError('ALREADY_DELIVERED');
       if (result === 'destination-removed') throw new AppError('DESTINATION_REMOVED');

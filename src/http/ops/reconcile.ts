@@ -7,6 +7,7 @@ import { providerOfKind } from '../../providers/index.js';
 import type { Database } from '../../store/database.js';
 import type { IngestTargets } from '../../store/ingest.js';
 import { findOrder, registerExpectedOrder } from '../../store/orders.js';
+import { withAudit } from './audit.js';
 import { KindSchema, OPS_SECURITY, OrderSchema, errorReplies, OrderRefSchema } from './schemas.js';
 
 const OrderPathSchema = z.object({ kind: KindSchema, orderRef: OrderRefSchema });
@@ -41,6 +42,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
   app.post<{ Params: z.output<typeof OrderPathSchema> }>(
     '/orders/:kind/:orderRef/reconcile',
     {
+      config: { action: 'order.reconcile' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
@@ -50,7 +52,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
           '502 PROVIDER_UNAVAILABLE when the provider could not be asked, said to try later, or answered unverifiably; ' +
           '409 NOT_QUERYABLE for static-QR orders or a provider with no query API configured.',
         params: OrderPathSchema,
-        response: { 200: ReconcileReplySchema, ...errorReplies(400, 401, 409, 429, 502) },
+        response: { 200: ReconcileReplySchema, ...errorReplies(400, 401, 403, 409, 429, 502) },
       },
     },
     async (request) => {
@@ -59,7 +61,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
       if (provider?.query === undefined || !provider.isQueryable(kind)) {
         throw new AppError('NOT_QUERYABLE', `${kind} orders cannot be queried here`);
       }
-      const result = await reconciler.askNow(provider, kind, orderRef);
+      const result = await withAudit(request, 200, (audit) => reconciler.askNow(provider, kind, orderRef, audit));
       if (result === 'busy') throw new AppError('PROVIDER_UNAVAILABLE', 'a query of this order is in flight', 'A query of this order is already in flight; try again shortly.');
       if ('detail' in result) throw new AppError('PROVIDER_UNAVAILABLE', result.detail);
       request.log.info({ kind, orderRef, outcome: result.outcome }, 'order reconciled on request');
@@ -70,6 +72,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
   app.put<{ Params: z.output<typeof OrderPathSchema>; Body: z.output<typeof ExpectedOrderSchema> }>(
     '/orders/:kind/:orderRef',
     {
+      config: { action: 'order.register' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
@@ -82,7 +85,7 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
         response: {
           200: z.object({ order: OrderSchema }).describe('The order existed; its expected amount is set'),
           201: z.object({ order: OrderSchema }).describe('Registered'),
-          ...errorReplies(400, 401, 409, 429),
+          ...errorReplies(400, 401, 403, 409, 429),
         },
       },
     },
@@ -90,14 +93,8 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
       const { kind, orderRef } = request.params;
       const provider = providerOfKind(providers, kind) as Provider;
       const { firstQueryAfterMs } = options.targetsFor(provider, kind);
-      const registered = await registerExpectedOrder(db.prisma, {
-        provider: provider.name,
-        kind,
-        orderRef,
-        amount: request.body.amount,
-        currency: request.body.currency,
-        firstQueryAfterMs,
-      });
+      const expected = { provider: provider.name, kind, orderRef, amount: request.body.amount, currency: request.body.currency, firstQueryAfterMs };
+      const registered = await withAudit(request, 200, (audit) => registerExpectedOrder(db.prisma, expected, audit));
       if (registered === 'currency-mismatch') throw new AppError('CURRENCY_MISMATCH', `${kind}/${orderRef} is not in ${request.body.currency}`);
       const { order, created } = registered;
       request.log.info({ kind, orderRef, created }, 'expected order registered');

@@ -6,13 +6,16 @@ import type { Reconciler } from '../../jobs/reconcile.js';
 import type { Database } from '../../store/database.js';
 import type { IngestTargets } from '../../store/ingest.js';
 import { perClientLimit } from '../client-limit.js';
-import { requireBearerToken } from './auth.js';
+import { findSession } from '../../store/sessions.js';
+import { auditRefusedActions, auditRoutes } from './audit.js';
+import { requireBearerToken, requireOperateScopeForActions } from './auth.js';
 import { deliveryRoutes } from './deliveries.js';
 import { destinationRoutes } from './destinations.js';
 import { destinationRef } from '../../domain/destination-id.js';
 import { notificationRoutes } from './notifications.js';
 import { orderRoutes } from './orders.js';
 import { reconcileRoutes } from './reconcile.js';
+import { sessionRoutes } from './session.js';
 import { summaryRoutes } from './summary.js';
 
 export interface OpsRoutesOptions {
@@ -36,7 +39,9 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
     const limit = app.rateLimit(perClientLimit(options.config.rateLimits.ops));
     app.addHook('onRequest', limit);
   }
-  requireBearerToken(app, options.config.opsApiToken);
+  requireBearerToken(app, { tokens: options.config.opsTokens, findSession: (hash) => findSession(options.db.prisma, hash) });
+  requireOperateScopeForActions(app);
+  auditRefusedActions(app, options.db);
   // Its own not-found handler, so that unknown /ops paths pass the rate limit and the token check too.
   app.setNotFoundHandler(notFoundHandler);
   await app.register(orderRoutes, { db: options.db });
@@ -45,4 +50,6 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   await app.register(destinationRoutes, { db: options.db, destinations: options.destinations.map(destinationRef) });
   await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
   await app.register(summaryRoutes, { db: options.db });
+  await app.register(auditRoutes, { db: options.db });
+  await app.register(sessionRoutes, { db: options.db });
 }

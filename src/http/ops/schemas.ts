@@ -130,6 +130,7 @@ export function pageSchema<Item extends z.ZodType>(item: Item) {
 const ERROR_DESCRIPTIONS = {
   400: 'A bad parameter; the message names it (INVALID_PARAMETER)',
   401: 'Missing or wrong bearer token (UNAUTHORIZED)',
+  403: 'The bearer may only read: the action needs scope operate (FORBIDDEN_SCOPE)',
   404: 'Not found (NOT_FOUND)',
   409: 'Conflicts with the resource: already delivered, destination removed, not queryable, or in another currency (ALREADY_DELIVERED, DESTINATION_REMOVED, NOT_QUERYABLE, CURRENCY_MISMATCH)',
   429: 'Too many requests from this address (RATE_LIMITED)',
