@@ -261,13 +261,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
-    // One problem per variable, in words: the first issue of each is the one to fix.
-    const byVariable = new Map<string, string>();
-    for (const issue of parsed.error.issues) {
-      const variable = String(issue.path[0] ?? 'env');
-      if (!byVariable.has(variable)) byVariable.set(variable, describeIssue(issue));
-    }
-    throw new ConfigError([...byVariable].map(([variable, problem]) => `${variable} ${problem}`));
+    // Every problem in words, one line each, naming its variable.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'env')} ${describeIssue(issue)}`));
   }
   const e = parsed.data;
   return Object.freeze({
