@@ -1,3 +1,4 @@
+import { startFakeStarpago } from '../../src/sandbox/starpago-api.js';
 import type { FastifyInstance } from 'fastify';
 import { signParams } from '../../src/providers/starpago/sign.js';
 import { OPS_TOKEN } from './app.js';
@@ -95,4 +96,14 @@ export async function notificationsOf(app: FastifyInstance, orderRef: string): P
   const { status, body } = await opsGet<{ items: NotificationItem[] }>(app, `/ops/notifications?orderRef=${encodeURIComponent(orderRef)}&limit=500`);
   if (status !== 200) throw new Error(`notification list answered ${status}`);
   return body.items.reverse();
+}
+
+/** A fake StarPago API that knows the tests' app id and secret. */
+export function startStarpagoApi() {
+  return startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
+}
+
+/** The environment of a service that trusts the tests' StarPago app and asks `apiUrl`, on a one-minute schedule. */
+export function starpagoEnv(apiUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: apiUrl, RECONCILE_SCHEDULE: '1m', ...extra };
 }

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { V3_STATUSES } from '../../src/providers/starpago/states.js';
-import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
+import type { FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, postStarpago, v3Fields } from '../helpers/starpago.js';
+import { postStarpago, v3Fields, startStarpagoApi, starpagoEnv } from '../helpers/starpago.js';
 
 let fake: FakeStarpago;
 let t: TestApp;
 
 beforeAll(async () => {
-  fake = await startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
-  t = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+  fake = await startStarpagoApi();
+  t = await startTestApp(starpagoEnv(fake.url));
 });
 afterAll(async () => {
   await t.close();

@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
+import type { FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { STARPAGO_APP_ID, STARPAGO_APP_SECRET } from '../helpers/starpago.js';
+import { startStarpagoApi, starpagoEnv } from '../helpers/starpago.js';
 
 let fake: FakeStarpago;
 let t: TestApp;
 
 beforeAll(async () => {
-  fake = await startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
-  t = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+  fake = await startStarpagoApi();
+  t = await startTestApp(starpagoEnv(fake.url));
 });
 afterAll(async () => {
   await t.close();

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
+import type { FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { startFakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
-import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, merOrderNo, orderDetail } from '../helpers/starpago.js';
+import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, merOrderNo, orderDetail, startStarpagoApi } from '../helpers/starpago.js';
 
 const auth = { authorization: `Bearer ${OPS_TOKEN}` };
 
@@ -128,7 +128,7 @@ describe('a provider answer that does not name the asked order', () => {
   let starpay: Awaited<ReturnType<typeof startFakeStarpay>>;
 
   beforeAll(async () => {
-    starpago = await startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
+    starpago = await startStarpagoApi();
     starpay = await startFakeStarpay({ merchantPublicKey: merchant.publicKey, platformPrivateKey: platform.privateKey, mchId: MCH_ID });
     t = await startTestApp(
       {

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRUNE_EVERY_MS } from '../../src/jobs/prune-notifications.js';
-import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
+import type { FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { pruneNotifications } from '../../src/store/ingest.js';
 import { claimDueQueries } from '../../src/store/queries.js';
 import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
-import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, merOrderNo, notificationsOf, opsGet, postStarpago, signedV2, v2Fields, v3Fields } from '../helpers/starpago.js';
+import { merOrderNo, notificationsOf, opsGet, postStarpago, signedV2, v2Fields, v3Fields, startStarpagoApi, starpagoEnv } from '../helpers/starpago.js';
 
 let fake: FakeStarpago;
 let t: TestApp;
 
 beforeAll(async () => {
-  fake = await startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
-  t = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+  fake = await startStarpagoApi();
+  t = await startTestApp(starpagoEnv(fake.url));
 });
 afterAll(async () => {
   await t.close();
@@ -129,7 +129,7 @@ describe('an order a hint made the provider be asked about', () => {
 
 describe('a round of queries', () => {
   it('gives orders only hints name at most half of it, so invented references never hold back known orders', async () => {
-    const isolated = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+    const isolated = await startTestApp(starpagoEnv(fake.url));
     try {
       for (let i = 0; i < 6; i += 1) expect((await postStarpago(isolated.app, 'payin', v3Fields({ merOrderNo: merOrderNo('INVENTED') }))).body).toBe('SUCCESS');
       for (let i = 0; i < 6; i += 1) {
@@ -176,7 +176,7 @@ describe('settled hints', () => {
   });
 
   it('never count as the last verified notification in the summary', async () => {
-    const isolated = await startTestApp({ STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' });
+    const isolated = await startTestApp(starpagoEnv(fake.url));
     try {
       const orderRef = merOrderNo('SUM');
       fake.setOrder('payin', orderRef, { status: 'PAID', amount: '250.00', paidAmount: '250.00', currency: 'PHP' });

@@ -2,10 +2,10 @@ import { createSign, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago-api.js';
+import type { FakeStarpago } from '../../src/sandbox/starpago-api.js';
 import { OPS_TOKEN, startTestApp, type TestApp } from '../helpers/app.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
-import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, merOrderNo, notificationsOf, orderDetail, postStarpago, signedV2, v2Fields, v3Fields } from '../helpers/starpago.js';
+import { merOrderNo, notificationsOf, orderDetail, postStarpago, signedV2, v2Fields, v3Fields, startStarpagoApi, starpagoEnv } from '../helpers/starpago.js';
 
 /** Every log line the app writes, parsed. */
 const logLines: Record<string, unknown>[] = [];
@@ -20,9 +20,9 @@ let fake: FakeStarpago;
 let t: TestApp;
 
 beforeAll(async () => {
-  fake = await startFakeStarpago({ appId: STARPAGO_APP_ID, appSecret: STARPAGO_APP_SECRET });
+  fake = await startStarpagoApi();
   t = await startTestApp(
-    { STARPAGO_APP_ID, STARPAGO_APP_SECRET, STARPAGO_API_URL: fake.url, RECONCILE_SCHEDULE: '1m' },
+    starpagoEnv(fake.url),
     { logger: createLogger('debug', logSink) },
   );
 });
