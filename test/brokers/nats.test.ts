@@ -103,6 +103,7 @@ describe('NATS JetStream destination', () => {
   it('is registered for nats: URLs, shown without credentials', () => {
     const withPassword = DESTINATION_TYPES['nats:']?.(new URL('nats://merchant:hunter2-secret@nats.internal:4222?stream=EVENTS'), {
       timeoutMs: 1_000,
+      providerNames: PROVIDER_NAMES,
     });
     expect(withPassword?.type).toBe('nats');
     expect(withPassword?.id).toBe('nats://***:***@nats.internal:4222?stream=EVENTS');
