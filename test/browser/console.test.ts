@@ -22,7 +22,9 @@ import { requestFields, signedBody } from '../helpers/starpay.js';
  */
 
 const TOKEN = 'console-ops-token-0123456789abcdef';
-const HOSTILE_REF = '<img src=x onerror=alert(1)>';
+/** Outside text a console must show as text: references keep to their alphabet, error messages need not. */
+const HOSTILE_TEXT = '<img src=x onerror=alert(1)>';
+const HOSTILE_REF = 'RP-HOSTILE-0009';
 const SCREENSHOTS = path.resolve('docs');
 
 const starpay = generateRsaKeyPair();
@@ -110,7 +112,7 @@ async function seed(): Promise<void> {
   seeded.sent = await notify('disbursement', { originalMsgId: 'DB-20261126-0006', trxState: 'SUCCESS', trxAmount: 100000 });
   seeded.toReconcile = await notify('repayment', { originalMsgId: 'RP-20261126-0007', trxState: 'PROCESSING', trxAmount: 4200 });
   seeded.qrPending = await notify('static-qr', { originalMsgId: 'QR-20261126-0008', trxState: 'PROCESSING', trxAmount: 1500 });
-  seeded.hostile = await notify('repayment', { originalMsgId: HOSTILE_REF, trxState: 'SUCCESS', trxAmount: 666 });
+  seeded.hostile = await notify('repayment', { originalMsgId: HOSTILE_REF, trxState: 'FAILED', trxAmount: 666, errorMessage: HOSTILE_TEXT });
   seeded.conflicted = await notify('disbursement', { originalMsgId: 'DB-20261126-0010', trxState: 'SUCCESS', trxAmount: 30000 });
   await notify('disbursement', { originalMsgId: 'DB-20261126-0010', trxState: 'FAILED', trxAmount: 30000 });
   starpayApi.settles.add(seeded.toReconcile.originalMsgId);
@@ -391,18 +393,19 @@ describe("an order's page", () => {
     expect(await alert.textContent()).toMatch(/^Reconcile failed: 409 NOT_QUERYABLE: /);
   });
 
-  it('shows a hostile order reference as text, never as markup', async () => {
+  it('shows hostile text from a notification as text, never as markup', async () => {
     const page = await openConsole();
     await signIn(page);
     await afterCall(page, '/ops/orders', () => page.goto(`${server.url}/console#/orders`));
-    await page.getByLabel('Order reference starts with').fill('<img');
+    await page.getByLabel('Order reference starts with').fill('RP-HOSTILE');
     await afterCall(page, '/ops/orders', () => page.getByRole('button', { name: 'Apply filters' }).click());
     expect(await listedRefs(page)).toEqual([HOSTILE_REF]);
 
     await afterCall(page, /^\/ops\/orders\/repayment\//, () => page.getByRole('link', { name: HOSTILE_REF, exact: true }).click());
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Order ${HOSTILE_REF}`);
     await page.getByText('Raw request').first().click();
-    expect(await page.locator('pre').first().textContent()).toContain(`"originalMsgId": "${HOSTILE_REF}"`);
+    expect(await page.getByText(HOSTILE_TEXT, { exact: true }).count()).toBeGreaterThan(0);
+    expect(await page.locator('pre').first().textContent()).toContain(`"errorMessage": "${HOSTILE_TEXT}"`);
     expect(await page.locator('img').count()).toBe(0);
     expect(dialogs).toEqual([]);
   });

@@ -233,9 +233,9 @@ describe('a read token', () => {
     await page.getByLabel('Actor').fill('auditor');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/#\/audit\?actor=auditor/);
+    // The unfiltered page may still be shown for a moment after the URL changed.
+    await expect.poll(() => page.locator('tbody td[data-label="Actor"]').allTextContents(), { timeout: 10_000 }).toEqual(['auditor']);
     const row = page.locator('tbody tr').first();
-    await row.waitFor();
-    expect(await page.locator('tbody td[data-label="Actor"]').allTextContents()).toEqual(['auditor']);
     expect(await row.locator('td[data-label="Action"]').textContent()).toBe('delivery.retry');
     expect(await row.locator('td[data-label="Status"]').textContent()).toBe('403');
     expect(await row.locator('td[data-label="Details"]').textContent()).toContain('FORBIDDEN_SCOPE');
