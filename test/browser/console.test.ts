@@ -112,7 +112,7 @@ async function seed(): Promise<void> {
   seeded.sent = await notify('disbursement', { originalMsgId: 'DB-20261126-0006', trxState: 'SUCCESS', trxAmount: 100000 });
   seeded.toReconcile = await notify('repayment', { originalMsgId: 'RP-20261126-0007', trxState: 'PROCESSING', trxAmount: 4200 });
   seeded.qrPending = await notify('static-qr', { originalMsgId: 'QR-20261126-0008', trxState: 'PROCESSING', trxAmount: 1500 });
-  seeded.hostile = await notify('repayment', { originalMsgId: HOSTILE_REF, trxState: 'FAILED', trxAmount: 666, errorMessage: HOSTILE_TEXT });
+  seeded.hostile = await notify('repayment', { originalMsgId: HOSTILE_REF, trxState: 'SUCCESS', trxAmount: 666, errorMessage: HOSTILE_TEXT });
   seeded.conflicted = await notify('disbursement', { originalMsgId: 'DB-20261126-0010', trxState: 'SUCCESS', trxAmount: 30000 });
   await notify('disbursement', { originalMsgId: 'DB-20261126-0010', trxState: 'FAILED', trxAmount: 30000 });
   starpayApi.settles.add(seeded.toReconcile.originalMsgId);
