@@ -59,6 +59,7 @@ export function openDatabase(url: string, options: DatabaseOptions = {}): Databa
   // An idle client losing its connection (database restart) must not crash the process; the pool
   // drops that client and the next query opens a new one, so this is worth a warning, not more.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database connection lost'));
+  guardCheckedOutClients(pool);
   const listenPool = options.directUrl === undefined ? undefined : openDirectPool(options.directUrl, 2, options.logger, LISTEN_APPLICATION_NAME);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
@@ -90,7 +91,19 @@ export function openDirectPool(url: string, max: number, logger?: Pick<Logger, '
     ...(applicationName === undefined ? {} : { application_name: applicationName }),
   });
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle direct database connection lost'));
+  guardCheckedOutClients(pool);
   return pool;
+}
+
+/**
+ * pg emits 'error' on a client whose connection ends between two statements, and the pool listens
+ * only while the client is idle: a failover that ends a connection checked out for a transaction
+ * would throw from an event with no listener and take the process down. Every client gets a
+ * listener for its whole life; the caller's next statement fails instead, and the pool drops the
+ * client (it is no longer queryable) when it comes back.
+ */
+function guardCheckedOutClients(pool: pg.Pool): void {
+  pool.on('connect', (client) => client.on('error', () => {}));
 }
 
 export async function isDatabaseReady(pool: pg.Pool): Promise<boolean> {

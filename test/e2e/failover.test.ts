@@ -23,7 +23,7 @@ beforeAll(async () => {
     FORWARD_URLS: downstream.url,
     FORWARD_SECRET,
     FORWARD_BACKOFF_MS: '100',
-    LOG_LEVEL: 'fatal',
+    LOG_LEVEL: 'error',
   });
   admin = new pg.Client({ connectionString: database.directUrl });
   await admin.connect();
@@ -62,7 +62,7 @@ describe('database connections terminated under load', () => {
     }
     await load;
     expect(terminated).toBeGreaterThan(0);
-    expect(server.child.exitCode).toBeNull();
+    expect(server.child.exitCode, server.output()).toBeNull();
     for (const reply of replies) {
       if (reply.status === 200) expect(reply.body).toBe('SUCCESS');
       else expect([reply.status, JSON.parse(reply.body) as { code: string }]).toEqual([503, expect.objectContaining({ code: 'DATABASE_UNAVAILABLE' })]);
@@ -91,6 +91,6 @@ describe('database connections terminated under load', () => {
     if (reply.status === 503) reply = await postNotification(server.url, 'repayment', late.body);
     expect(reply).toEqual({ status: 200, body: 'SUCCESS' });
     await waitFor(() => downstream.received.some((w) => w.body.includes(late.ref)), 15_000, 'the later webhook');
-    expect(server.child.exitCode).toBeNull();
+    expect(server.child.exitCode, server.output()).toBeNull();
   });
 });

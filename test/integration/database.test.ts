@@ -61,4 +61,30 @@ describe('openDatabase', () => {
       await db.close();
     }
   });
+
+  it('survives a connection ended while its client is checked out between statements: the next statement fails, the pool opens a new one', async () => {
+    const db = openDatabase(database.url, { max: 1 });
+    const unhandled: unknown[] = [];
+    const onUncaught = (error: unknown) => unhandled.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const client = await db.pool.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await client.query('BEGIN');
+      // In the middle of a transaction, as a failover would end it.
+      const admin = new pg.Client({ connectionString: database.url });
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await admin.end();
+      await sleep(300);
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+      client.release();
+      expect(unhandled).toEqual([]);
+      const next = await db.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(next.rows[0]?.pid).not.toBe(rows[0]!.pid);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await db.close();
+    }
+  });
 });
