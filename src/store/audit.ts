@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AuditRecord, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { toPage, type Page } from './page.js';
+import { inTransaction } from './transaction.js';
 
 /** The actions the audit log names. */
 export const AUDIT_ACTIONS = [
@@ -55,19 +56,11 @@ export async function recordAudit(tx: AuditTx, entry: AuditEntry): Promise<void>
 
 /** Runs `work` and then records `entry` in one pg transaction on a client of its own. */
 export async function inAuditedTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, entry: (result: T) => AuditEntry): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const result = await work(client);
     await recordAudit(client, entry(result));
-    await client.query('COMMIT');
     return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface AuditListQuery {

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { DestinationRef } from '../domain/destination-id.js';
+import { recordAudit, type AuditEntryOf } from './audit.js';
 import { DESTINATION_REMOVED, wakeForwarders } from './outbox.js';
+import { inTransaction } from './transaction.js';
 
 export type DestinationState = 'healthy' | 'open' | 'paused';
 
@@ -91,29 +93,23 @@ export async function destinationStates(pool: pg.Pool, destinations: readonly De
 }
 
 /**
- * Pauses or resumes a destination, for every replica. Resuming makes its pending deliveries due
- * now (and wakes the forwarders, after the commit).
+ * Pauses or resumes a destination, for every replica, with its audit record in the same
+ * transaction. Resuming makes its pending deliveries due now (and wakes the forwarders, after the
+ * commit).
  */
-export async function setPaused(pool: pg.Pool, destination: DestinationRef, paused: boolean): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export async function setPaused(pool: pg.Pool, destination: DestinationRef, paused: boolean, audit: AuditEntryOf): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    const before = await client.query<{ paused: boolean }>('SELECT paused FROM destinations WHERE url = $1 FOR UPDATE', [destination.url]);
     await client.query(
       `INSERT INTO destinations (url, id, paused) VALUES ($1, $2, $3) ON CONFLICT (url) DO UPDATE SET paused = excluded.paused`,
       [destination.url, destination.id, paused],
     );
-    if (!paused) {
-      await client.query(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = $1 AND next_attempt_at > now()`, [
-        destination.url,
-      ]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    const madeDue = paused
+      ? 0
+      : ((await client.query(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = $1 AND next_attempt_at > now()`, [destination.url]))
+          .rowCount ?? 0);
+    await recordAudit(client, audit({ wasPaused: before.rows[0]?.paused ?? false, paused, ...(paused ? {} : { madeDue }) }));
+  });
   if (!paused) wakeForwarders(pool);
 }
 
@@ -154,40 +150,47 @@ function filterValues(filter: DeadDeliveryFilter): unknown[] {
  * retry: otherwise they would hold the retried ones back. Returns how many matched deliveries were
  * made pending; a second run matches only what is still dead.
  */
-export async function retryDeadDeliveries(pool: pg.Pool, filter: DeadDeliveryFilter, batchSize = RETRY_BATCH_SIZE): Promise<number> {
+export async function retryDeadDeliveries(pool: pg.Pool, filter: DeadDeliveryFilter, audit: AuditEntryOf, batchSize = RETRY_BATCH_SIZE): Promise<number> {
   let after = 0;
   let retried = 0;
   for (;;) {
-    const { rows } = await pool.query<{ retried: number; last: number | null; scanned: number }>({
-      text: `
-        WITH batch AS (
-          SELECT d.id, d.order_id FROM deliveries d JOIN orders o ON o.id = d.order_id
-          WHERE ${DEAD_MATCH} AND d.id > $6
-          ORDER BY d.id LIMIT $7
-          FOR UPDATE OF d
-        ), retried AS (
-          UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), lease_until = NULL
-          FROM batch WHERE d.id = batch.id AND d.status = 'dead'
-          RETURNING d.id
-        ), earlier AS (
-          UPDATE deliveries e SET status = 'pending', next_attempt_at = now(), lease_until = NULL
-          FROM batch b
-          WHERE e.order_id = b.order_id AND e.url = $1 AND e.id < b.id AND e.status = 'dead'
-            AND e.id NOT IN (SELECT id FROM batch)
-            AND e.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}'
-          RETURNING e.id
-        )
-        SELECT (SELECT count(*) FROM retried)::int AS retried, (SELECT max(id) FROM batch) AS last,
-               (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM earlier)::int AS earlier`,
-      values: [...filterValues(filter), after, batchSize],
+    const last = await inTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ retried: number; last: number | null; scanned: number }>({
+        text: RETRY_BATCH,
+        values: [...filterValues(filter), after, batchSize],
+      });
+      const row = rows[0];
+      retried += row?.retried ?? 0;
+      after = row?.last ?? after;
+      const final = row === undefined || row.last === null || row.scanned < batchSize;
+      // The record commits with the batch that ends the action, saying how many it matched in all.
+      if (final) await recordAudit(client, audit({ matched: retried }));
+      return final;
     });
-    const row = rows[0];
-    if (row === undefined || row.last === null) break;
-    retried += row.retried;
-    after = row.last;
     // After each commit, so that the forwarders start on the first batch while the rest follow.
     wakeForwarders(pool);
-    if (row.scanned < batchSize) break;
+    if (last) return retried;
   }
-  return retried;
 }
+
+/** One batch of the bulk retry: $1–$5 the filter, $6 the last id done, $7 the batch size. */
+const RETRY_BATCH = `
+  WITH batch AS (
+    SELECT d.id, d.order_id FROM deliveries d JOIN orders o ON o.id = d.order_id
+    WHERE ${DEAD_MATCH} AND d.id > $6
+    ORDER BY d.id LIMIT $7
+    FOR UPDATE OF d
+  ), retried AS (
+    UPDATE deliveries d SET status = 'pending', next_attempt_at = now(), lease_until = NULL
+    FROM batch WHERE d.id = batch.id AND d.status = 'dead'
+    RETURNING d.id
+  ), earlier AS (
+    UPDATE deliveries e SET status = 'pending', next_attempt_at = now(), lease_until = NULL
+    FROM batch b
+    WHERE e.order_id = b.order_id AND e.url = $1 AND e.id < b.id AND e.status = 'dead'
+      AND e.id NOT IN (SELECT id FROM batch)
+      AND e.last_error IS DISTINCT FROM '${DESTINATION_REMOVED}'
+    RETURNING e.id
+  )
+  SELECT (SELECT count(*) FROM retried)::int AS retried, (SELECT max(id) FROM batch) AS last,
+         (SELECT count(*) FROM batch)::int AS scanned, (SELECT count(*) FROM earlier)::int AS earlier`;

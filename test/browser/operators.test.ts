@@ -205,7 +205,7 @@ describe('a read token', () => {
     return page;
   }
 
-  it('sees the dead delivery and the order without Retry or Reconcile buttons; an operate token sees them', async () => {
+  it('sees the dead delivery, the order and the destination without Retry, Reconcile or Pause buttons; an operate token sees them', async () => {
     for (const [token, scope, buttons] of [
       [READ_TOKEN, 'auditor read only', 0],
       [OPERATE_TOKEN, 'operator operate', 1],
@@ -220,6 +220,10 @@ describe('a read token', () => {
       await page.getByText('Loading…').waitFor({ state: 'detached' });
       expect(await page.getByRole('button', { name: 'Reconcile' }).count()).toBe(buttons);
       expect(await page.getByRole('button', { name: /^Retry delivery/ }).count()).toBe(buttons);
+      await page.goto(`${appUrl}/console#/destinations`);
+      await page.getByRole('region', { name: /^Destination dst_/ }).waitFor();
+      expect(await page.getByRole('button', { name: /^Pause destination/ }).count()).toBe(buttons);
+      expect(await page.getByRole('button', { name: 'Retry dead deliveries' }).count()).toBe(buttons);
     }
   });
 

@@ -209,9 +209,16 @@ describe('POST /ops/deliveries/retry', () => {
     await deadOrders(5, 5);
     await running[0]?.forwarder.stop();
     const filter = { url: downstream.url };
-    expect(await retryDeadDeliveries(t.db.pool, filter, 2)).toBe(5);
+    const records: Array<Record<string, unknown>> = [];
+    const audit = (details: Record<string, unknown>) => {
+      records.push(details);
+      return { actor: 'test', action: 'deliveries.retry' as const, target: id, requestId: 'r', ip: '127.0.0.1', status: 202, details };
+    };
+    expect(await retryDeadDeliveries(t.db.pool, filter, audit, 2)).toBe(5);
     expect(await statuses()).toEqual({ pending: 10 });
-    expect(await retryDeadDeliveries(t.db.pool, filter, 2)).toBe(0);
+    expect(await retryDeadDeliveries(t.db.pool, filter, audit, 2)).toBe(0);
+    // One record per run, written with its last batch, counting the whole run.
+    expect(records).toEqual([{ matched: 5 }, { matched: 0 }]);
   });
 
   it('refuses an unknown field (400), a bad date (400) and an unknown destination (404), changing nothing', async () => {

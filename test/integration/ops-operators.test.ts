@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destinationId } from '../../src/domain/destination-id.js';
 import { createLogger } from '../../src/logger.js';
 import { startFakeStarpay } from '../../src/sandbox/starpay-api.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
@@ -13,6 +14,8 @@ const merchant = generateRsaKeyPair();
 const READ_TOKEN = 'read-token-for-the-operator-tests-000';
 const OPERATE_TOKEN = 'operate-token-for-the-operator-tests-0';
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const HOOK = 'http://127.0.0.1:9/hook';
+const DESTINATION = destinationId(HOOK);
 const SECRETS = [READ_TOKEN, OPERATE_TOKEN, OPS_TOKEN, sha(READ_TOKEN), sha(OPERATE_TOKEN), sha(OPS_TOKEN)];
 
 let fake: Awaited<ReturnType<typeof startFakeStarpay>>;
@@ -24,7 +27,7 @@ beforeAll(async () => {
   t = await startTestApp(
     {
       OPS_TOKENS: `reader:read:${sha(READ_TOKEN)},operator:operate:${sha(OPERATE_TOKEN)}`,
-      FORWARD_URLS: 'http://127.0.0.1:9/hook',
+      FORWARD_URLS: HOOK,
       FORWARD_SECRET,
       STARPAY_API_URL: fake.url,
       STARPAY_MCH_ID: MCH_ID,
@@ -57,17 +60,28 @@ async function orderWithDeadDelivery(): Promise<{ ref: string; deliveryId: strin
   return { ref: fields.originalMsgId as string, deliveryId: `dlv_${rows[0]?.id}` };
 }
 
-/** What an order and its delivery look like in the database: what an action would change. */
+/** What an order, its delivery and the destination look like in the database: what an action would change. */
 async function stateOf(ref: string) {
   const { rows } = await t.db.pool.query(
-    `SELECT o.state, o.expected_amount, o.last_queried_at, d.status, d.next_attempt_at FROM orders o JOIN deliveries d ON d.order_id = o.id WHERE o.order_ref = $1 ORDER BY d.id`,
+    `SELECT o.state, o.expected_amount, o.last_queried_at, d.status, d.next_attempt_at,
+            (SELECT paused FROM destinations WHERE url = d.url) AS destination_paused
+     FROM orders o JOIN deliveries d ON d.order_id = o.id WHERE o.order_ref = $1 ORDER BY d.id`,
     [ref],
   );
   return rows;
 }
 
-async function auditRows(target: string) {
-  const { rows } = await t.db.pool.query('SELECT actor, action, target, status, details, request_id, ip FROM audit_log WHERE target = $1 ORDER BY id', [target]);
+/** The newest audit record's id: records of the destination accumulate over the tests. */
+async function lastAuditId(): Promise<number> {
+  const { rows } = await t.db.pool.query<{ id: number | null }>('SELECT max(id) AS id FROM audit_log');
+  return rows[0]?.id ?? 0;
+}
+
+async function auditRows(target: string, after = 0) {
+  const { rows } = await t.db.pool.query('SELECT actor, action, target, status, details, request_id, ip FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id', [
+    target,
+    after,
+  ]);
   return rows;
 }
 
@@ -77,6 +91,9 @@ function actions(ref: string, deliveryId: string) {
     { action: 'delivery.retry', method: 'POST', url: `/ops/deliveries/${deliveryId}/retry`, target: deliveryId, ok: 202 },
     { action: 'order.register', method: 'PUT', url: `/ops/orders/repayment/${ref}`, payload: { amount: 25000, currency: 'PHP' }, target: `repayment/${ref}`, ok: 200 },
     { action: 'order.reconcile', method: 'POST', url: `/ops/orders/repayment/${ref}/reconcile`, target: `repayment/${ref}`, ok: 200 },
+    { action: 'destination.pause', method: 'POST', url: `/ops/destinations/${DESTINATION}/pause`, target: DESTINATION, ok: 200 },
+    { action: 'destination.resume', method: 'POST', url: `/ops/destinations/${DESTINATION}/resume`, target: DESTINATION, ok: 200 },
+    { action: 'deliveries.retry', method: 'POST', url: '/ops/deliveries/retry', payload: { destination: DESTINATION }, target: DESTINATION, ok: 202 },
   ] as const;
 }
 
@@ -89,6 +106,7 @@ describe('scopes', () => {
     }
     const before = await stateOf(ref);
     const asked = fake.requests.length;
+    const mark = await lastAuditId();
     for (const a of actions(ref, deliveryId)) {
       const reply = await call(READ_TOKEN, a.method, a.url, 'payload' in a ? a.payload : undefined);
       expect(reply.statusCode, a.action).toBe(403);
@@ -103,11 +121,18 @@ describe('scopes', () => {
       ['reader', 'order.register', 403],
       ['reader', 'order.reconcile', 403],
     ]);
+    expect((await auditRows(DESTINATION, mark)).map((row) => [row.actor, row.action, row.status, row.details])).toEqual([
+      ['reader', 'destination.pause', 403, { error: 'FORBIDDEN_SCOPE' }],
+      ['reader', 'destination.resume', 403, { error: 'FORBIDDEN_SCOPE' }],
+      ['reader', 'deliveries.retry', 403, { error: 'FORBIDDEN_SCOPE' }],
+    ]);
   });
 
   it('an operate token (and OPS_API_TOKEN, as default) takes every action, each audited once with what changed', async () => {
     const { ref, deliveryId } = await orderWithDeadDelivery();
     fake.setOrder('repayment', ref, { trxState: 'SUCCESS', trxAmount: 10000, currency: 'PHP' });
+    const mark = await lastAuditId();
+    const dead = await t.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE status = 'dead' AND url = $1`, [HOOK]);
     for (const a of actions(ref, deliveryId)) {
       const reply = await call(OPERATE_TOKEN, a.method, a.url, 'payload' in a ? a.payload : undefined);
       expect(reply.statusCode, `${a.action} ${reply.body}`).toBe(a.ok);
@@ -123,6 +148,12 @@ describe('scopes', () => {
       { actor: 'operator', action: 'order.register', status: 200, details: { created: false, previousExpectedAmount: null, expectedAmount: 25000, currency: 'PHP' } },
       { actor: 'operator', action: 'order.reconcile', status: 200, details: { outcome: 'changed', providerState: 'SUCCESS', state: 'SUCCESS' } },
     ]);
+    // The bulk retry finds every dead delivery to the destination but the one retried first.
+    expect(await auditRows(DESTINATION, mark)).toMatchObject([
+      { actor: 'operator', action: 'destination.pause', status: 200, details: { wasPaused: false, paused: true } },
+      { actor: 'operator', action: 'destination.resume', status: 200, details: { wasPaused: true, paused: false, madeDue: expect.any(Number) } },
+      { actor: 'operator', action: 'deliveries.retry', status: 202, details: { matched: (dead.rows[0]?.n ?? 0) - 1 } },
+    ]);
 
     const again = await call(OPS_TOKEN, 'PUT', `/ops/orders/repayment/${ref}`, { amount: 10000, currency: 'PHP' });
     expect(again.statusCode).toBe(200);
@@ -137,6 +168,11 @@ describe('scopes', () => {
     const missing = await call(OPERATE_TOKEN, 'POST', '/ops/deliveries/dlv_999999999/retry');
     expect(missing.statusCode).toBe(404);
     expect(await auditRows('dlv_999999999')).toMatchObject([{ actor: 'operator', status: 404, details: { error: 'NOT_FOUND' } }]);
+    expect((await call(OPERATE_TOKEN, 'POST', '/ops/destinations/dst_000000000000/pause')).statusCode).toBe(404);
+    expect(await auditRows('dst_000000000000')).toMatchObject([{ action: 'destination.pause', status: 404, details: { error: 'NOT_FOUND' } }]);
+    const unknownField = await call(OPERATE_TOKEN, 'POST', '/ops/deliveries/retry', { destination: DESTINATION, status: 'dead' });
+    expect(unknownField.statusCode).toBe(400);
+    expect((await auditRows(DESTINATION)).at(-1)).toMatchObject({ action: 'deliveries.retry', status: 400, request_id: unknownField.headers['x-request-id'] });
     const { ref: down } = await orderWithDeadDelivery();
     fake.failNext('503');
     const unavailable = await call(OPERATE_TOKEN, 'POST', `/ops/orders/repayment/${down}/reconcile`);
@@ -194,6 +230,7 @@ describe('one transaction', () => {
     const { ref, deliveryId } = await orderWithDeadDelivery();
     fake.setOrder('repayment', ref, { trxState: 'SUCCESS', trxAmount: 10000, currency: 'PHP' });
     const before = await stateOf(ref);
+    const mark = await lastAuditId();
     // The audit insert is the last statement of each action's transaction: make it fail.
     await t.db.pool.query(`CREATE FUNCTION fail_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit write failed'; END $$`);
     await t.db.pool.query('CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION fail_audit()');
@@ -209,6 +246,7 @@ describe('one transaction', () => {
     expect(after.map(({ last_queried_at: _, ...row }) => row)).toEqual(before.map(({ last_queried_at: _, ...row }) => row));
     expect(await auditRows(deliveryId)).toEqual([]);
     expect(await auditRows(`repayment/${ref}`)).toEqual([]);
+    expect(await auditRows(DESTINATION, mark)).toEqual([]);
   });
 
   it('the audit log cannot be changed or deleted from', async () => {

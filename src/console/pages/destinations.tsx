@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Destination } from '../api.js';
 import { ErrorNote, Heading, Loading, Time, errorText, useLoad } from '../components.js';
+import { useCanOperate } from '../operator.js';
 
 const STATE_TEXT: Record<Destination['state'], string> = {
   healthy: 'healthy',
@@ -39,6 +40,7 @@ export function DestinationsPage() {
 }
 
 function DestinationView({ destination, onDone }: { destination: Destination; onDone: (notice: string) => void }) {
+  const canOperate = useCanOperate();
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | undefined>(undefined);
   const [from, setFrom] = useState('');
@@ -120,27 +122,32 @@ function DestinationView({ destination, onDone }: { destination: Destination; on
           </>
         )}
       </dl>
-      <div class="actions">
-        <button type="button" class="secondary" onClick={togglePause} disabled={busy} aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}>
-          {destination.state === 'paused' ? 'Resume' : 'Pause'}
-        </button>
-      </div>
-      <form class="filters" onSubmit={retryDead} aria-label={`Retry dead deliveries to ${label}`}>
-        <label class="field">
-          Created from
-          <input type="datetime-local" value={from} onInput={(event) => setFrom(event.currentTarget.value)} />
-        </label>
-        <label class="field">
-          Created before
-          <input type="datetime-local" value={to} onInput={(event) => setTo(event.currentTarget.value)} />
-        </label>
-        <div class="actions">
-          <button type="submit" disabled={busy || destination.dead === 0}>
-            Retry dead deliveries
-          </button>
-          <span class="muted">Leave a field empty for no bound.</span>
-        </div>
-      </form>
+      {/* Pause/Resume and the bulk retry: only for a token that may take them. */}
+      {canOperate && (
+        <>
+          <div class="actions">
+            <button type="button" class="secondary" onClick={togglePause} disabled={busy} aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}>
+              {destination.state === 'paused' ? 'Resume' : 'Pause'}
+            </button>
+          </div>
+          <form class="filters" onSubmit={retryDead} aria-label={`Retry dead deliveries to ${label}`}>
+            <label class="field">
+              Created from
+              <input type="datetime-local" value={from} onInput={(event) => setFrom(event.currentTarget.value)} />
+            </label>
+            <label class="field">
+              Created before
+              <input type="datetime-local" value={to} onInput={(event) => setTo(event.currentTarget.value)} />
+            </label>
+            <div class="actions">
+              <button type="submit" disabled={busy || destination.dead === 0}>
+                Retry dead deliveries
+              </button>
+              <span class="muted">Leave a field empty for no bound.</span>
+            </div>
+          </form>
+        </>
+      )}
       {failure !== undefined && (
         <p role="alert" class="error">
           {failure}

@@ -4,6 +4,7 @@ import type { DestinationRef } from '../../domain/destination-id.js';
 import { AppError } from '../../domain/errors.js';
 import type { Database } from '../../store/database.js';
 import { describeDestinations, retryDeadDeliveries, setPaused } from '../../store/destinations.js';
+import { withAudit } from './audit.js';
 import { KindSchema, OPS_SECURITY, ProviderSchema, DestinationSchema, errorReplies } from './schemas.js';
 
 const DestinationParamsSchema = z.object({ id: z.string().describe('dst_…') });
@@ -24,8 +25,8 @@ export interface DestinationRoutesOptions {
 
 /**
  * Destination health (GET), pause and resume, and the bulk retry of dead deliveries. Each action
- * is one handler that ends in one `request.log.info` naming the action: the place where an audit
- * record of it belongs.
+ * writes its audit record in the transaction of its change (a refusal's is written on the error
+ * path).
  */
 export async function destinationRoutes(app: FastifyInstance, options: DestinationRoutesOptions): Promise<void> {
   const { db, destinations } = options;
@@ -52,7 +53,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
 
   const pauseOrResume = (paused: boolean) => async (request: FastifyRequest<{ Params: z.output<typeof DestinationParamsSchema> }>) => {
     const destination = find(request.params.id);
-    await setPaused(db.pool, destination, paused);
+    await withAudit(request, 200, (audit) => setPaused(db.pool, destination, paused, audit));
     request.log.info({ action: paused ? 'destination.pause' : 'destination.resume', destination: destination.id }, paused ? 'destination paused' : 'destination resumed');
     return { destination: await view(destination) };
   };
@@ -60,12 +61,13 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.post(
     '/destinations/:id/pause',
     {
+      config: { action: 'destination.pause' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
         summary: 'Pause a destination: nothing is attempted until it is resumed, and nothing dies',
         params: DestinationParamsSchema,
-        response: { 200: z.object({ destination: DestinationSchema }), ...errorReplies(401, 404, 429) },
+        response: { 200: z.object({ destination: DestinationSchema }), ...errorReplies(401, 403, 404, 429) },
       },
     },
     pauseOrResume(true),
@@ -74,12 +76,13 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.post(
     '/destinations/:id/resume',
     {
+      config: { action: 'destination.resume' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
         summary: 'Resume a destination: its pending deliveries are due now',
         params: DestinationParamsSchema,
-        response: { 200: z.object({ destination: DestinationSchema }), ...errorReplies(401, 404, 429) },
+        response: { 200: z.object({ destination: DestinationSchema }), ...errorReplies(401, 403, 404, 429) },
       },
     },
     pauseOrResume(false),
@@ -88,6 +91,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   app.post<{ Body: z.output<typeof BulkRetryBodySchema> }>(
     '/deliveries/retry',
     {
+      config: { action: 'deliveries.retry' },
       schema: {
         tags: ['ops'],
         security: OPS_SECURITY,
@@ -98,20 +102,21 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
         body: BulkRetryBodySchema,
         response: {
           202: z.object({ matched: z.number().int().describe('dead deliveries made pending') }),
-          ...errorReplies(400, 401, 404, 429),
+          ...errorReplies(400, 401, 403, 404, 429),
         },
       },
     },
     async (request, reply) => {
       const { destination: id, createdAfter, createdBefore, provider, kind } = request.body;
       const destination = find(id);
-      const matched = await retryDeadDeliveries(db.pool, {
+      const filter = {
         url: destination.url,
         createdAfter: createdAfter === undefined ? undefined : new Date(createdAfter),
         createdBefore: createdBefore === undefined ? undefined : new Date(createdBefore),
         provider,
         kind,
-      });
+      };
+      const matched = await withAudit(request, 202, (audit) => retryDeadDeliveries(db.pool, filter, audit));
       request.log.info({ action: 'deliveries.retry', destination: destination.id, createdAfter, createdBefore, provider, kind, matched }, 'dead deliveries retried');
       return reply.code(202).send({ matched });
     },
