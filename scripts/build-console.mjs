@@ -1,7 +1,7 @@
 // Bundles the ops console (src/console) into dist/console: one script, one stylesheet and the
 // page that loads them, with content hashes in the asset names so they can be cached for good.
 // Everything is built here, at build time: the console fetches nothing but the ops API at run time.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -41,3 +41,5 @@ const html = (await readFile(path.join(source, 'index.html'), 'utf8'))
   .replace('{{script}}', named('app', '.js'))
   .replace('{{styles}}', named('styles', '.css'));
 await writeFile(path.join(out, 'index.html'), html);
+// The tab's icon, as a file: the console's CSP allows images from the service only.
+await copyFile(path.join(source, 'favicon.svg'), path.join(out, 'favicon.svg'));

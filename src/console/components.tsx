@@ -68,7 +68,7 @@ export interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
-  reload(): void;
+  reload: () => void;
 }
 
 /** Runs `load` whenever `key` changes; a late answer for an earlier key is dropped. */

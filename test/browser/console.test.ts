@@ -186,8 +186,13 @@ describe('signing in', () => {
   it('serves the console with a CSP that allows only its own scripts, styles and connections', async () => {
     const context = await browser.newContext();
     contexts.push(context);
-    const response = await (await context.newPage()).goto(`${server.url}/console`);
+    const page = await context.newPage();
+    const response = await page.goto(`${server.url}/console`);
     expect(response?.status()).toBe(200);
+    // The tab's icon is one of its own files, so the CSP lets it load.
+    const icon = await page.locator('link[rel=icon]').getAttribute('href');
+    const iconResponse = await page.request.get(new URL(icon ?? '', `${server.url}/console`).href);
+    expect([iconResponse.status(), iconResponse.headers()['content-type']]).toEqual([200, 'image/svg+xml']);
     const headers = response?.headers() ?? {};
     expect(headers['content-security-policy']).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",

@@ -126,7 +126,7 @@ function DestinationView({ destination, onDone }: { destination: Destination; on
       {canOperate && (
         <>
           <div class="actions">
-            <button type="button" class="secondary" onClick={togglePause} disabled={busy} aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}>
+            <button type="button" class="secondary" onClick={() => void togglePause()} disabled={busy} aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}>
               {destination.state === 'paused' ? 'Resume' : 'Pause'}
             </button>
           </div>

@@ -114,7 +114,7 @@ function Reconcile({ order, reload }: { order: Order; reload: () => void }) {
   if (!canOperate) return null;
   return (
     <div class="actions">
-      <button type="button" onClick={reconcile} disabled={busy} aria-describedby="reconcile-help">
+      <button type="button" onClick={() => void reconcile()} disabled={busy} aria-describedby="reconcile-help">
         {busy ? 'Reconciling…' : 'Reconcile'}
       </button>
       <span id="reconcile-help" class="muted">

@@ -28,7 +28,7 @@ export function RetryButton({ delivery, onRetried }: { delivery: Delivery; onRet
   if (!canOperate) return null;
   return (
     <div class="actions">
-      <button type="button" onClick={retry} disabled={busy} aria-label={`Retry delivery ${delivery.id}`}>
+      <button type="button" onClick={() => void retry()} disabled={busy} aria-label={`Retry delivery ${delivery.id}`}>
         {busy ? 'Retrying…' : 'Retry'}
       </button>
       {failure !== undefined && (

@@ -52,7 +52,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
           {notice}
         </p>
       )}
-      <form onSubmit={submit}>
+      <form onSubmit={(event) => void submit(event)}>
         <label for="ops-token">Ops API token</label>
         <input
           id="ops-token"
