@@ -6,7 +6,8 @@ import type { Provider } from './domain/provider.js';
 import { consoleRoutes } from './http/console/routes.js';
 import { notifyRoutes } from './http/notify/routes.js';
 import { opsRoutes } from './http/ops/routes.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { AppError } from './domain/errors.js';
+import { registerErrorHandler, sendError } from './plugins/error-handler.js';
 import { healthRoutes } from './plugins/health.js';
 import { createMetrics, metricsRoutes, type Metrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
@@ -72,6 +73,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Starpay sets no length on originalMsgId; every stored order must be reachable by its path.
     routerOptions: { maxParamLength: 8_192 },
+    // A path that is not valid percent-encoded UTF-8 never reaches a route: answer it like any other error.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendError(new AppError('BAD_REQUEST', error.message, 'The path is not valid percent-encoded UTF-8.'), request, reply);
+    },
   });
   // While shutting down, answer the requests in flight and close their connections behind them,
   // so that kept-alive sockets do not hold the shutdown open.

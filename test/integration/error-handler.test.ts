@@ -95,6 +95,12 @@ describe('the error handler', () => {
     expectErrorBody(inside, 404, 'NOT_FOUND', 'Not found.');
   });
 
+  it('answers a path that is not percent-encoded UTF-8 with the catalogue body, wherever it points', async () => {
+    for (const url of ['/ops/orders/repayment/%FF', '/notify/starpay/repayment%E0%A4', '/console/%C0']) {
+      expectErrorBody(await app.inject({ method: url.startsWith('/notify') ? 'POST' : 'GET', url }), 400, 'BAD_REQUEST', 'The path is not valid percent-encoded UTF-8.');
+    }
+  });
+
   it('checks the token before answering an unknown /ops path', async () => {
     const response = await app.inject({ url: '/ops/no-such-path', remoteAddress: '127.0.0.1' });
     expect(response.statusCode).toBe(401);
