@@ -65,6 +65,10 @@ async function main(): Promise<void> {
   for (const provider of providers) {
     if (!provider.configured) log.info({ provider: provider.name }, 'provider not configured: its notifications are refused');
   }
+  // What a newcomer would otherwise find out by a 401 or a missing webhook.
+  if (destinations.length === 0) log.info('FORWARD_URLS is unset: state changes are kept but forwarded nowhere');
+  else log.info({ destinations: destinations.map((destination) => destination.id) }, 'forwarding state changes');
+  if (config.opsTokens.length === 0 && config.oidc === undefined) log.warn('no ops token (OPS_TOKENS, OPS_API_TOKEN) and no single sign-on: /ops and the console refuse everyone');
 
   // Everything started below is stopped, in reverse, on every exit path this process controls.
   const started: { embedded?: EmbeddedDatabase; db?: Database; app?: FastifyInstance; forwarder?: Forwarder; jobs: Job[] } = { jobs: [] };

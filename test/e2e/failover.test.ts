@@ -23,8 +23,10 @@ beforeAll(async () => {
     FORWARD_URLS: downstream.url,
     FORWARD_SECRET,
     FORWARD_BACKOFF_MS: '100',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: 'warn',
   });
+  // Started with no ops token, it says so.
+  expect(server.output()).toContain('no ops token (OPS_TOKENS, OPS_API_TOKEN) and no single sign-on');
   admin = new pg.Client({ connectionString: database.directUrl });
   await admin.connect();
 });

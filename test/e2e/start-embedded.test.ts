@@ -22,6 +22,9 @@ describe('the service started with no configuration', () => {
 
     const first = await startServerProcess(env);
     expect(first.output()).toContain('started an embedded PostgreSQL');
+    // Start-up says what it will not do: forward (no FORWARD_URLS); the ops token is set, so no warning.
+    expect(first.output()).toContain('FORWARD_URLS is unset: state changes are kept but forwarded nowhere');
+    expect(first.output()).not.toContain('no ops token');
     const privateKey = createPrivateKey(await readFile(path.join(dataDir, DEV_PRIVATE_KEY_FILE), 'utf8'));
     const fields = requestFields();
     const response = await fetch(`${first.url}/notify/starpay/repayment`, {
