@@ -168,8 +168,18 @@ function isRefusal(status: number): boolean {
 
 function describeReply(reply: Reply): string {
   if (reply.status === 0) return reply.body.toString();
-  if (reply.status !== 200) return String(reply.status);
+  // The service's error body names the reason (PROVIDER_NOT_CONFIGURED says what to configure).
+  if (reply.status !== 200) return [String(reply.status), errorCodeOf(reply.body)].filter((part) => part !== undefined).join(' ');
   return reply.body.equals(ACK) ? '200 SUCCESS' : `200 ${JSON.stringify(reply.body.toString('utf8', 0, 80))}`;
+}
+
+function errorCodeOf(body: Buffer): string | undefined {
+  try {
+    const code = (JSON.parse(body.toString('utf8')) as { code?: unknown }).code;
+    return typeof code === 'string' && /^[A-Z_]{1,40}$/.test(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function throwawayKey(): KeyObject {

@@ -90,7 +90,7 @@ describe('the simulator sending to a receiver', () => {
     const result = await runSimulation(planOrders({ ...calm, orders: 4, forged: 0.5 }), runOptions(url));
     expect(received).toHaveLength(6);
     expect(formatSummary(result.summary)).toBe('sent 6, SUCCESS 4, refused 2, retried 0');
-    expect(result.deliveries.filter((d) => d.notification.role === 'forged').map((d) => d.lastReply)).toEqual(['401', '401']);
+    expect(result.deliveries.filter((d) => d.notification.role === 'forged').map((d) => d.lastReply)).toEqual(['401 SIGNATURE_INVALID', '401 SIGNATURE_INVALID']);
     expect(result.ok).toBe(true);
   });
 
@@ -105,6 +105,8 @@ describe('the simulator sending to a receiver', () => {
     const refused = await runSimulation(planOrders(calm), runOptions(strict.url));
     expect(formatSummary(refused.summary)).toBe('sent 1, SUCCESS 0, refused 1, retried 0');
     expect(refused.ok).toBe(false);
+    // The reply's error code says why, not just the status.
+    expect(refused.deliveries[0]?.lastReply).toBe('403 MERCHANT_MISMATCH');
   });
 
   it('sends parallel copies of the same bytes, and never more requests at once than the concurrency', async () => {
