@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import http from 'node:http';
 import { requestFields, signedBody } from './starpay.js';
 
 export interface NotifyReply {
@@ -18,6 +19,31 @@ export async function postNotification(baseUrl: string, kind: string, body: stri
   } catch (error) {
     return { status: 0, body: String((error as Error).cause ?? error) };
   }
+}
+
+/**
+ * POSTs one notification on a connection of its own; `sent` resolves once the whole request is
+ * in the connected socket's kernel buffer, `reply` with the answer (status 0 on a connection-level
+ * failure).
+ */
+export function sendNotification(baseUrl: string, kind: string, body: string): { sent: Promise<void>; reply: Promise<NotifyReply> } {
+  let markSent!: () => void;
+  const sent = new Promise<void>((resolve) => (markSent = resolve));
+  const reply = new Promise<NotifyReply>((resolve) => {
+    const request = http.request(`${baseUrl}/notify/starpay/${kind}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('error', (error) => resolve({ status: 0, body: String(error) }));
+    });
+    request.on('error', (error) => {
+      markSent();
+      resolve({ status: 0, body: String(error) });
+    });
+    // Written only once connected: before that, Node buffers it and reports it written all the same.
+    request.once('socket', (socket) => socket.once('connect', () => request.end(body, () => markSent())));
+  });
+  return { sent, reply };
 }
 
 export function signedNotification(privateKey: KeyObject, overrides: Record<string, unknown> = {}): { ref: string; body: string } {
