@@ -85,6 +85,8 @@ async function main(): Promise<void> {
     await db?.close();
   };
   handleShutdown(config.shutdownGraceMs, log);
+  // A destination set up so that it could never accept some events stops start-up, before anything is sent.
+  for (const destination of destinations) await destination.checkSetup?.();
 
   let databaseUrl = config.databaseUrl;
   let directUrl = config.databaseDirectUrl;

@@ -128,6 +128,39 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
     captured.add(subject);
   }
 
+  /**
+   * A stream named NAME that exists but does not capture every provider's subjects would refuse
+   * their events for ever (JetStream cannot create a second stream of that name): say so at start-up.
+   */
+  async function checkSetup(): Promise<void> {
+    let jsm: JetStreamManager;
+    try {
+      ({ jsm } = await withDeadline(connection.get(), timeoutMs));
+    } catch {
+      return;
+    }
+    const uncaptured: string[] = [];
+    for (const subject of streamSubjects) {
+      // Any subject under the wildcard stands for it: a stream captures `P.x` iff it captures `P.>`.
+      const sample = subject.replace(/>$/, 'setup-check');
+      try {
+        await jsm.streams.find(sample);
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) return;
+        uncaptured.push(subject);
+      }
+    }
+    if (uncaptured.length === 0) return;
+    const existing = await jsm.streams.info(target.stream).then(
+      (info) => info.config.subjects ?? [],
+      () => undefined,
+    );
+    if (existing === undefined) return;
+    throw new Error(
+      `FORWARD_URLS: NATS stream ${target.stream} at ${id} exists with subjects ${existing.join(', ') || '(none)'} and does not capture ${uncaptured.join(', ')}: add them to the stream, or name another stream`,
+    );
+  }
+
   async function publish(event: OutboundEvent): Promise<DeliveryResult> {
     const subject = target.subjectPrefix + event.type;
     try {
@@ -151,6 +184,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
     id,
     type: 'nats',
     deliver: (event) => inFlight.run(() => publish(event)),
+    checkSetup,
     async close() {
       await inFlight.drain();
       const last = await connection.release();

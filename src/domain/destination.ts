@@ -42,6 +42,12 @@ export interface Destination {
   /** `http`, `amqp`, `nats`: the metrics label. */
   readonly type: string;
   deliver(event: OutboundEvent): Promise<DeliveryResult>;
+  /**
+   * At start-up: throws when the destination is reachable but set up so that it could never accept
+   * some events (a configuration error, to fix before anything is sent). Unreachable is not an
+   * error here: the deliveries wait for it.
+   */
+  checkSetup?(): Promise<void>;
   /** Waits for in-flight deliveries, then releases connections. */
   close(): Promise<void>;
 }
