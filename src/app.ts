@@ -16,7 +16,7 @@ import { createReconciler, type Reconciler } from './jobs/reconcile.js';
 import type { Database } from './store/database.js';
 import type { IngestTargets } from './store/ingest.js';
 import { countFlaggedOrders } from './store/orders.js';
-import { countPendingDeliveries } from './store/outbox.js';
+import { countDeliveriesByStatus } from './store/outbox.js';
 import { destinationStates } from './store/destinations.js';
 import { destinationRef } from './domain/destination-id.js';
 
@@ -50,7 +50,7 @@ export function ingestTargetsFor(config: Config, destinations: readonly string[]
 export function metricsFor(db: Database, destinations: readonly string[] = []): Metrics {
   const refs = destinations.map(destinationRef);
   return createMetrics({
-    backlog: () => countPendingDeliveries(db.pool),
+    backlog: () => countDeliveriesByStatus(db.pool),
     flagged: () => countFlaggedOrders(db.prisma),
     destinationStates: () => destinationStates(db.pool, refs),
   });

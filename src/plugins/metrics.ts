@@ -7,10 +7,10 @@ import { documentedAs } from './openapi.js';
  * many apps in one process).
  */
 export interface MetricsSources {
-  /** Deliveries still pending. */
-  backlog?: () => Promise<number>;
-  /** Orders flagged stale, and orders flagged with an amount mismatch. */
-  flagged?: () => Promise<{ stale: number; amountMismatches: number }>;
+  /** Deliveries still pending, and deliveries that are dead. */
+  backlog?: () => Promise<{ pending: number; dead: number }>;
+  /** Orders still PENDING, orders flagged stale, and orders flagged with an amount mismatch. */
+  flagged?: () => Promise<{ pending: number; stale: number; amountMismatches: number }>;
   /** Each configured destination's state, by destination id. */
   destinationStates?: () => Promise<Map<string, 'healthy' | 'open' | 'paused'>>;
 }
@@ -30,6 +30,8 @@ export function createMetrics(sources: MetricsSources = {}) {
   // by a scrape: a scrape that counted rows would scan tables as often as Prometheus asks.
   const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
   const outboxBacklog = gauge('receiver_outbox_backlog', `Deliveries still pending (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
+  const deadDeliveries = gauge('receiver_dead_deliveries', `Deliveries that ran out of attempts and wait for a retry (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
+  const pendingOrders = gauge('receiver_pending_orders', `Orders still PENDING (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
   const staleOrders = gauge('receiver_stale_orders', `Orders still PENDING after the last reconciliation slot (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
   const amountMismatches = gauge(
     'receiver_amount_mismatches',
@@ -37,11 +39,17 @@ export function createMetrics(sources: MetricsSources = {}) {
   );
   /** Counts what the gauges show; an unanswered count shows as NaN until the next refresh. */
   async function refreshGauges(): Promise<void> {
-    const [pending, flags] = await Promise.all([
-      (backlog?.() ?? Promise.resolve(0)).catch(() => Number.NaN),
-      (flagged?.() ?? Promise.resolve({ stale: 0, amountMismatches: 0 })).catch(() => ({ stale: Number.NaN, amountMismatches: Number.NaN })),
+    const [deliveries, flags] = await Promise.all([
+      (backlog?.() ?? Promise.resolve({ pending: 0, dead: 0 })).catch(() => ({ pending: Number.NaN, dead: Number.NaN })),
+      (flagged?.() ?? Promise.resolve({ pending: 0, stale: 0, amountMismatches: 0 })).catch(() => ({
+        pending: Number.NaN,
+        stale: Number.NaN,
+        amountMismatches: Number.NaN,
+      })),
     ]);
-    outboxBacklog.set(pending);
+    outboxBacklog.set(deliveries.pending);
+    deadDeliveries.set(deliveries.dead);
+    pendingOrders.set(flags.pending);
     staleOrders.set(flags.stale);
     amountMismatches.set(flags.amountMismatches);
   }
@@ -129,9 +137,9 @@ export async function metricsRoutes(app: FastifyInstance, options: { metrics: Me
           'receiver_notifications_total{provider,kind,outcome}, receiver_signature_failures_total{provider,kind,reason}, ' +
           'receiver_notify_reply_seconds{provider,kind,status}, receiver_deliveries_total{destination,type,outcome}, ' +
           'receiver_destination_state{destination}, ' +
-          'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_stale_orders, ' +
+          'receiver_provider_queries_total{provider,outcome}, receiver_outbox_backlog, receiver_dead_deliveries, receiver_pending_orders, receiver_stale_orders, ' +
           'receiver_amount_mismatches, receiver_ingest_batch_size{committed}, receiver_purged_rows_total{what}, and process metrics. ' +
-          `The backlog, stale and mismatch gauges are counted in the background every ${GAUGE_REFRESH_MS / 1000} s, never by a scrape.`,
+          `The backlog, dead, pending, stale and mismatch gauges are counted in the background every ${GAUGE_REFRESH_MS / 1000} s, never by a scrape.`,
         response: {
           200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
         },

@@ -87,12 +87,13 @@ function escapeLike(text: string): string {
 }
 
 /** Orders flagged stale and flagged with an amount mismatch, for /metrics (partial-index counts). */
-export async function countFlaggedOrders(prisma: PrismaClient): Promise<{ stale: number; amountMismatches: number }> {
-  const [stale, amountMismatches] = await Promise.all([
+export async function countFlaggedOrders(prisma: PrismaClient): Promise<{ pending: number; stale: number; amountMismatches: number }> {
+  const [pending, stale, amountMismatches] = await Promise.all([
+    prisma.order.count({ where: { state: 'PENDING' } }),
     prisma.order.count({ where: { stale: true } }),
     prisma.order.count({ where: { amountMismatch: true } }),
   ]);
-  return { stale, amountMismatches };
+  return { pending, stale, amountMismatches };
 }
 
 /** One order in the ops shape, or undefined. */

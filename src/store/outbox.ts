@@ -365,7 +365,10 @@ export async function makeBacklogDue(pool: pg.Pool, destinations: readonly strin
   return result.rowCount ?? 0;
 }
 
-export async function countPendingDeliveries(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'pending'");
-  return rows[0]?.n ?? 0;
+/** Pending and dead deliveries, counted on the (status, id) index. */
+export async function countDeliveriesByStatus(pool: pg.Pool): Promise<{ pending: number; dead: number }> {
+  const { rows } = await pool.query<{ pending: number; dead: number }>(
+    `SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending, (SELECT count(*) FROM deliveries WHERE status = 'dead')::int AS dead`,
+  );
+  return { pending: rows[0]?.pending ?? 0, dead: rows[0]?.dead ?? 0 };
 }

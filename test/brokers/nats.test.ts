@@ -190,18 +190,18 @@ describe('NATS set-up check at start-up', () => {
   it('refuses an existing stream of that name that does not capture every provider, naming what is missing', async () => {
     const { destination, stream, prefix } = destinationFor();
     await admin.jsm.streams.add({ name: stream, subjects: [`${prefix}.starpay.>`] });
-    await expect(destination.checkSetup()).rejects.toThrow(
+    await expect(destination.checkSetup!()).rejects.toThrow(
       `NATS stream ${stream} at nats://${NATS_SERVER}?stream=${stream}&subjectPrefix=${prefix} exists with subjects ${prefix}.starpay.> and does not capture ${prefix}.starpago.>: add them to the stream, or name another stream`,
     );
   });
 
   it('passes when no stream exists yet (the first delivery creates it), when the stream captures every provider, and when the server is down', async () => {
     const fresh = destinationFor();
-    await expect(fresh.destination.checkSetup()).resolves.toBeUndefined();
+    await expect(fresh.destination.checkSetup!()).resolves.toBeUndefined();
     expect(await admin.streamExists(fresh.stream)).toBe(false);
     expect(await fresh.destination.deliver(makeEvent('starpago.payin.state_changed'))).toEqual({ ok: true });
-    await expect(fresh.destination.checkSetup()).resolves.toBeUndefined();
+    await expect(fresh.destination.checkSetup!()).resolves.toBeUndefined();
     const down = destinationFor({ server: `127.0.0.1:${await closedPort()}`, timeoutMs: 500 });
-    await expect(down.destination.checkSetup()).resolves.toBeUndefined();
+    await expect(down.destination.checkSetup!()).resolves.toBeUndefined();
   });
 });

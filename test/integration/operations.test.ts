@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '../../src/plugins/metrics.js';
 import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
-import { countPendingDeliveries } from '../../src/store/outbox.js';
+import { countDeliveriesByStatus } from '../../src/store/outbox.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -23,7 +23,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = openDatabase(database.url);
-  metrics = createMetrics({ backlog: () => countPendingDeliveries(db.pool) });
+  metrics = createMetrics({ backlog: () => countDeliveriesByStatus(db.pool) });
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     OPS_API_TOKEN: 'token',

@@ -12,11 +12,11 @@ describe('the counting gauges', () => {
     const metrics = createMetrics({
       backlog: async () => {
         counts += 1;
-        return 7;
+        return { pending: 7, dead: 4 };
       },
       flagged: async () => {
         counts += 1;
-        return { stale: 2, amountMismatches: 1 };
+        return { pending: 5, stale: 2, amountMismatches: 1 };
       },
     });
     await metrics.registry.metrics();
@@ -29,6 +29,8 @@ describe('the counting gauges', () => {
     await metrics.registry.metrics();
     expect(counts).toBe(2);
     expect(sample(text, 'receiver_outbox_backlog')).toBe(7);
+    expect(sample(text, 'receiver_dead_deliveries')).toBe(4);
+    expect(sample(text, 'receiver_pending_orders')).toBe(5);
     expect(sample(text, 'receiver_stale_orders')).toBe(2);
     expect(sample(text, 'receiver_amount_mismatches')).toBe(1);
   });
@@ -38,7 +40,7 @@ describe('the counting gauges', () => {
     const metrics = createMetrics({
       backlog: async () => {
         if (fail) throw new Error('database unavailable');
-        return 3;
+        return { pending: 3, dead: 0 };
       },
     });
     await metrics.refreshGauges();
