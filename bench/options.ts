@@ -23,11 +23,13 @@ export interface BenchOptions {
   backlog: number;
   /** Only the forwarding phases (for profiling the forwarder). */
   forwardingOnly: boolean;
+  /** Only the cost of tracing: a traced and an untraced service, rounds alternating. */
+  tracingOnly: boolean;
   /** Forwarder on (the default). `--no-forward` is for analysis: it shows what forwarding costs. */
   forward: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--steady-rate 200] [--steady-seconds 10] [--backlog 10000] [--log-level info] [--no-forward] [--forwarding-only] [--out bench/results]
+const USAGE = `usage: npm run bench -- [--n 5000] [--c 32] [--rounds 3] [--warmup 2000] [--steady-rate 200] [--steady-seconds 10] [--backlog 10000] [--log-level info] [--no-forward] [--forwarding-only] [--tracing-only] [--out bench/results]
        npm run bench -- --soak [--soak-seconds 120] [--soak-rate 100]
   env: BENCH_N, BENCH_C, BENCH_ROUNDS, BENCH_WARMUP, BENCH_STEADY_RATE, BENCH_STEADY_SECONDS, BENCH_BACKLOG, BENCH_SOAK_SECONDS, BENCH_SOAK_RATE, BENCH_LOG_LEVEL, BENCH_OUT_DIR,
        DATABASE_URL (an existing server: the bench creates and drops fresh databases on it)`;
@@ -43,7 +45,7 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     }
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}\n${USAGE}`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (name === 'soak' || name === 'no-forward' || name === 'forwarding-only') {
+    if (name === 'soak' || name === 'no-forward' || name === 'forwarding-only' || name === 'tracing-only') {
       switches.add(name);
       continue;
     }
@@ -77,5 +79,6 @@ export function parseOptions(argv: readonly string[], env: Record<string, string
     logLevel: flags.get('log-level') ?? env.BENCH_LOG_LEVEL ?? 'info',
     forward: !switches.has('no-forward'),
     forwardingOnly: switches.has('forwarding-only'),
+    tracingOnly: switches.has('tracing-only'),
   };
 }

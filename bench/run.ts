@@ -12,6 +12,7 @@ import { mib, runSoak } from './soak.js';
 import { cleanUp, guard, startEnvironment } from './setup.js';
 import { median, round } from './stats.js';
 import { NOISY_CORES, runThroughput, type PhaseReport, type RoundReport } from './throughput.js';
+import { runTracingCost } from './tracing.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
   const startedAt = new Date();
 
   let result: Record<string, unknown>;
-  if (options.forwardingOnly) {
+  if (options.tracingOnly) {
+    log(`tracing only: ${options.rounds} round(s) each way of N=${options.n} new notifications, concurrency ${options.concurrency}`);
+    result = { kind: 'tracing', tracing: await runTracingCost(env, options, log) };
+  } else if (options.forwardingOnly) {
     log(`forwarding only: backlogs of ${options.backlog} events, concurrency ${options.concurrency}`);
     result = { kind: 'forwarding', forwarding: await runForwarding(env, options, log) };
   } else if (options.soak) {
@@ -46,7 +50,8 @@ async function main(): Promise<void> {
     printTable(summary, options.concurrency, options.steadyRate);
     if (!throughput.check.ok) log(`CHECK FAILED: stored rows do not match what was sent: ${JSON.stringify(throughput.check)}`);
     const forwarding = options.forward ? await runForwarding(env, options, log) : null;
-    result = { kind: 'throughput', summary, ...throughput, forwarding };
+    const tracing = options.forward ? await runTracingCost(env, options, log) : null;
+    result = { kind: 'throughput', summary, ...throughput, forwarding, tracing };
   }
 
   const stopCode = await env.service.stop();

@@ -23,6 +23,8 @@ export interface ServiceEnv {
   forwardUrls: string[];
   logLevel: string;
   dataDir: string;
+  /** Further variables (the tracing phase's OTEL_*). */
+  extra?: Record<string, string>;
 }
 
 const SERVER_ENTRY = path.resolve('dist/server.js');
@@ -50,6 +52,7 @@ export async function startService(env: ServiceEnv): Promise<ServiceProcess> {
     BREAKER_PROBE_MS: '1000',
     // The bench's calls come from loopback (exempt) anyway; no limit may skew a phase.
     OPS_RATE_LIMIT: '0',
+    ...env.extra,
   });
   delete childEnv.STARPAY_PUBLIC_KEYS_FILE;
   delete childEnv.STARPAY_MCH_ID;

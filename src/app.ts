@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Provider } from './domain/provider.js';
 import { consoleRoutes } from './http/console/routes.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Asks the providers; src/server.ts runs its job. Built here when absent (tests). */
   reconciler?: Reconciler;
+  /** A span per request (src/telemetry/sdk.ts), when tracing is on. */
+  tracingPlugin?: FastifyPluginCallback | undefined;
 }
 
 /**
@@ -79,6 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sendError(new AppError('BAD_REQUEST', error.message, 'The path is not valid percent-encoded UTF-8.'), request, reply);
     },
   });
+  // First, so that its hooks see every route registered after it.
+  if (deps.tracingPlugin !== undefined) await app.register(deps.tracingPlugin);
   // While shutting down, answer the requests in flight and close their connections behind them,
   // so that kept-alive sockets do not hold the shutdown open.
   let closing = false;

@@ -37,6 +37,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+  // Tracing only with OTEL_EXPORTER_OTLP_ENDPOINT: without it the SDK is never even loaded.
+  const tracing = config.tracing === undefined ? undefined : (await import('./telemetry/sdk.js')).startTracing(config.tracing);
+  if (config.tracing !== undefined) log.info({ protocol: config.tracing.protocol, serviceName: config.tracing.serviceName }, 'tracing: spans go to the OTLP endpoint');
 
   // Without DATABASE_URL this process owns DATA_DIR's embedded database: a second start on the same
   // DATA_DIR stops here, before it writes anything there or touches the running one's database.
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
     await Promise.all([app?.close(), forwarder?.stop(), ...jobs.map((job) => job.stop())]);
     await Promise.allSettled(destinations.map((destination) => destination.close()));
     await db?.close();
+    // The spans of the drain, too, reach the collector.
+    await tracing?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'spans not exported at shutdown'));
   };
   handleShutdown(config.shutdownGraceMs, log);
   // A destination set up so that it could never accept some events stops start-up, before anything is sent.
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     logger: log.child({ component: 'reconcile' }),
     metrics,
   });
-  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler });
+  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler, tracingPlugin: tracing?.plugin });
   started.app = app;
 
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.

@@ -10,12 +10,14 @@
 -- Within an order, rows keep their arrival order: a PENDING followed by its SUCCESS moves the
 -- order twice, as two requests would.
 -- p_destinations: a JSON array holding each row's destination ids (an array of strings).
+-- p_trace_parent: each row's W3C traceparent, stored with its event (events.trace_parent); NULL
+-- when tracing is off, which costs nothing here.
 CREATE OR REPLACE FUNCTION ingest_notifications(
   p_provider text[], p_kind text[], p_order_ref text[], p_dedup_key text[], p_msg_id text[], p_status text[],
   p_raw_state text[], p_state text[], p_amount bigint[], p_paid_amount bigint[], p_currency text[], p_trx_date text[],
   p_error_code text[], p_error_message text[],
   p_request jsonb[], p_signed_text text[], p_signature text[],
-  p_destinations jsonb, p_first_query_after_ms double precision[]
+  p_destinations jsonb, p_first_query_after_ms double precision[], p_trace_parent text[]
 ) RETURNS TABLE (idx integer, outcome text, event_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -34,6 +36,9 @@ BEGIN
     IF v_locked IS DISTINCT FROM r.lock_key THEN
       PERFORM pg_advisory_xact_lock(r.lock_key);
       v_locked := r.lock_key;
+    END IF;
+    IF p_trace_parent IS NOT NULL THEN
+      PERFORM set_config('receiver.trace_parent', coalesce(p_trace_parent[r.i], ''), true);
     END IF;
     RETURN QUERY SELECT r.i::integer, s.outcome, s.event_id FROM ingest_notification(
       r.provider, r.kind, r.order_ref, r.dedup_key, r.msg_id, r.status, r.raw_state, r.state, r.amount, r.paid_amount,

@@ -125,6 +125,9 @@ export const EnvSchema = z
     SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()).describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
+    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf').describe('OTLP/HTTP encoding of the exported traces'),
+    OTEL_SERVICE_NAME: z.string().default('payment-notification-receiver').describe("the traces' service.name"),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
@@ -225,6 +228,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   /** Hops to trust (a count) or the proxies' addresses; never every hop. */
   trustProxy: number | string | undefined;
+  /** OpenTelemetry tracing over OTLP/HTTP; undefined when OTEL_EXPORTER_OTLP_ENDPOINT is unset. */
+  tracing: { endpoint: string; protocol: Env['OTEL_EXPORTER_OTLP_PROTOCOL']; serviceName: string } | undefined;
 }
 
 /** Every bad variable, one line each: `invalid configuration: PORT must be a whole number`. */
@@ -321,6 +326,10 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    tracing:
+      e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+        ? undefined
+        : Object.freeze({ endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL, serviceName: e.OTEL_SERVICE_NAME }),
   });
 }
 

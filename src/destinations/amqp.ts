@@ -119,6 +119,7 @@ function confirmedPublish(channel: ConfirmChannel, exchange: string, event: Outb
           messageId: event.id,
           contentType: 'application/json',
           timestamp: Math.floor(event.createdAt.getTime() / 1000),
+          ...(event.traceparent === undefined ? {} : { headers: { traceparent: event.traceparent } }),
         },
         (error: unknown) => (error == null ? resolve() : reject(error instanceof Error ? error : new Error('publish not confirmed'))),
       );

@@ -27,6 +27,7 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   async function post(event: OutboundEvent): Promise<DeliveryResult> {
     const headers: Record<string, string> = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
     if (authorization !== undefined) headers.authorization = authorization;
+    if (event.traceparent !== undefined) headers.traceparent = event.traceparent;
     try {
       const response = await request(target, { method: 'POST', headers, body: event.body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
       // Only the status matters; the body is drained so the connection can be reused.

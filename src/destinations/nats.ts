@@ -6,7 +6,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, DestinationOptions, OutboundEvent } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
@@ -168,7 +168,7 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
         (async () => {
           const { js, jsm } = await connection.get();
           await ensureStream(jsm, subject);
-          await js.publish(subject, event.body, { msgID: event.id, timeout: timeoutMs });
+          await js.publish(subject, event.body, { msgID: event.id, timeout: timeoutMs, ...traceHeaders(event) });
         })(),
         timeoutMs,
       );
@@ -194,4 +194,12 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
     },
     currentConnection: () => connection.current()?.nc,
   };
+}
+
+/** Tracing on: the attempt's `traceparent` as a message header. */
+function traceHeaders(event: OutboundEvent): { headers?: ReturnType<typeof headers> } {
+  if (event.traceparent === undefined) return {};
+  const set = headers();
+  set.set('traceparent', event.traceparent);
+  return { headers: set };
 }

@@ -8,6 +8,8 @@ export interface OutboundEvent {
   body: string;
   /** When the event was written (AMQP timestamp). */
   createdAt: Date;
+  /** Tracing on: the W3C traceparent of this attempt's span, sent as a `traceparent` header. */
+  traceparent?: string | undefined;
 }
 
 /** The result of one attempt. Failure is data: a destination never throws for a failed attempt. */

@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Span } from '@opentelemetry/api';
 import type pg from 'pg';
 import type { Destination } from '../domain/destination.js';
 import { destinationRef } from '../domain/destination-id.js';
 import { retryDelayMs } from '../domain/retry-policy.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { registerDestinations } from '../store/destinations.js';
+import { contextOf, inSpan, SpanKind, traceparentOf } from '../telemetry/trace.js';
 import {
   claimDueDeliveries,
   makeBacklogDue,
@@ -188,10 +190,27 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     }
   }
 
-  async function attempt(delivery: ClaimedDelivery): Promise<void> {
+  /**
+   * One delivery attempt, recorded. Tracing on: a span in the trace of the request or query that
+   * wrote the event (stored with it), named by the `traceparent` the destination sends.
+   */
+  function attempt(delivery: ClaimedDelivery): Promise<void> {
     const destination = byId.get(delivery.url) as Destination;
+    const attributes = {
+      'receiver.destination': refs.get(destination.id)?.id ?? destination.id,
+      'receiver.destination_type': destination.type,
+      'receiver.event_id': delivery.eventId,
+      'receiver.event_type': delivery.type,
+      'receiver.attempt': delivery.attempts + 1,
+    };
+    const kind = destination.type === 'http' ? SpanKind.CLIENT : SpanKind.PRODUCER;
+    return inSpan('delivery attempt', { kind, attributes, parent: contextOf(delivery.traceParent) }, (span) => attemptAndRecord(delivery, destination, span));
+  }
+
+  async function attemptAndRecord(delivery: ClaimedDelivery, destination: Destination, span: Span | undefined): Promise<void> {
     const startedAt = new Date(now());
-    const result = await destination.deliver({ id: delivery.eventId, type: delivery.type, body: delivery.body, createdAt: delivery.createdAt });
+    const event = { id: delivery.eventId, type: delivery.type, body: delivery.body, createdAt: delivery.createdAt, traceparent: traceparentOf(span) };
+    const result = await destination.deliver(event);
     const durationMs = Math.max(0, now() - startedAt.getTime());
     const attempts = delivery.attempts + 1;
 
@@ -203,6 +222,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     // An answer's status code says what happened; the error text is kept for attempts without one.
     const error = result.ok || statusCode !== null ? null : result.error;
     const recorded = await record({ delivery, attempt: { startedAt, durationMs, statusCode, error }, outcome });
+    span?.setAttributes({ 'receiver.outcome': outcome.status, ...(statusCode === null ? {} : { 'http.response.status_code': statusCode }) });
     const facts = { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.url, attempts, statusCode, error: result.ok ? undefined : result.error };
     if (!recorded) {
       logger.warn(facts, 'delivery attempt not recorded: another worker took the delivery over');

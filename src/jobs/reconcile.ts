@@ -20,6 +20,7 @@ import {
   scheduleUnscheduledOrders,
   type DueQuery,
 } from '../store/queries.js';
+import { activeTraceparent, inSpan, SpanKind } from '../telemetry/trace.js';
 import { periodicJob, type Job } from './job.js';
 
 export interface ReconcilerDeps {
@@ -79,7 +80,17 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const leaseMs = 60_000;
   let spread = false;
 
-  async function ask(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult> {
+  /** One question to a provider, and its answer applied: a span of its own when tracing is on. */
+  function ask(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult> {
+    const attributes = { 'receiver.provider': provider.name, 'receiver.kind': kind, 'receiver.order_ref': clipForLog(orderRef) ?? '' };
+    return inSpan('provider query', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const result = await askAndApply(provider, kind, orderRef, audit);
+      span?.setAttribute('receiver.outcome', result.outcome);
+      return result;
+    });
+  }
+
+  async function askAndApply(provider: Provider, kind: string, orderRef: string, audit?: AuditEntryOf): Promise<AskResult> {
     const labels = { provider: provider.name };
     // No query ever carries a reference outside the alphabet (one stored before the rule, say).
     if (!isOrderRef(orderRef)) {
@@ -95,7 +106,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         const providerState = answer.report.rawState;
         const auditOf =
           audit === undefined ? undefined : (result: { outcome: string }) => audit({ outcome: askerOutcome(result.outcome), providerState, state: answer.report.state });
-        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt, auditOf);
+        const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt, auditOf, activeTraceparent());
         deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
         const quiet = result.outcome === 'unchanged';
         logger[quiet ? 'debug' : 'info']({ ...facts, state: answer.report.state, outcome: result.outcome }, 'provider answered a query');

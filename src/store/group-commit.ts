@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Notification } from '../domain/provider.js';
 import { ingestParameters, type IngestOutcome, type IngestResult, type IngestTargets } from './ingest.js';
 import { wakeForwarders } from './outbox.js';
+import { contextOf, inSpan, linkTo } from '../telemetry/trace.js';
 
 export interface GroupCommitOptions {
   /** Most notifications written in one transaction. */
@@ -13,13 +14,17 @@ export interface GroupCommitOptions {
 }
 
 export interface GroupCommit {
-  /** Resolves once the notification's batch has committed; rejects if it could not be stored. */
-  ingest(notification: Notification, targets: IngestTargets): Promise<IngestResult>;
+  /**
+   * Resolves once the notification's batch has committed; rejects if it could not be stored.
+   * `traceparent` (tracing on): the request's span, stored with the event for its deliveries.
+   */
+  ingest(notification: Notification, targets: IngestTargets, traceparent?: string): Promise<IngestResult>;
 }
 
 interface Pending {
   parameters: unknown[];
   destinations: readonly string[];
+  traceparent: string | undefined;
   resolve(result: IngestResult): void;
   reject(error: unknown): void;
 }
@@ -33,14 +38,14 @@ export const INGEST_BATCH_STATEMENT = {
   text: `SELECT idx, outcome, event_id FROM ingest_notifications(
     $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[],
     $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::jsonb[], $16::text[], $17::text[],
-    $18::jsonb, $19::float8[])`,
+    $18::jsonb, $19::float8[], $20::text[])`,
 } as const;
 
 /** ingest_notification()'s 17 row parameters; the last two (destinations, first query) differ in a batch. */
 const ROW_COLUMNS = 17;
 
 /** The parameters of INGEST_BATCH_STATEMENT for notifications in arrival order. */
-export function batchParameters(batch: readonly Pick<Pending, 'parameters' | 'destinations'>[]): unknown[] {
+export function batchParameters(batch: readonly (Pick<Pending, 'parameters' | 'destinations'> & { traceparent?: string | undefined })[]): unknown[] {
   const columns: unknown[][] = Array.from({ length: ROW_COLUMNS }, () => new Array<unknown>(batch.length));
   const firstQuery = new Array<unknown>(batch.length);
   for (let row = 0; row < batch.length; row++) {
@@ -48,7 +53,9 @@ export function batchParameters(batch: readonly Pick<Pending, 'parameters' | 'de
     for (let column = 0; column < ROW_COLUMNS; column++) (columns[column] as unknown[])[row] = parameters[column];
     firstQuery[row] = parameters[ROW_COLUMNS + 1];
   }
-  return [...columns, JSON.stringify(batch.map((entry) => entry.destinations)), firstQuery];
+  // Tracing off: NULL, and the function stores no trace context.
+  const traced = batch.some((entry) => entry.traceparent !== undefined);
+  return [...columns, JSON.stringify(batch.map((entry) => entry.destinations)), firstQuery, traced ? batch.map((entry) => entry.traceparent ?? null) : null];
 }
 
 /**
@@ -67,13 +74,15 @@ export function createGroupCommit(pool: pg.Pool, options: GroupCommitOptions): G
   let inFlight = 0;
   let scheduled = false;
 
-  const write = async (batch: readonly Pending[]): Promise<Map<number, IngestResult>> => {
-    const { rows } = await pool.query<{ idx: number; outcome: IngestOutcome; event_id: string | null }>({
-      ...INGEST_BATCH_STATEMENT,
-      values: batchParameters(batch),
+  const write = (batch: readonly Pending[]): Promise<Map<number, IngestResult>> =>
+    // A batch serves several requests' traces: a child of the first, linked to every one.
+    inSpan('ingest batch', batchSpanOptions(batch), async () => {
+      const { rows } = await pool.query<{ idx: number; outcome: IngestOutcome; event_id: string | null }>({
+        ...INGEST_BATCH_STATEMENT,
+        values: batchParameters(batch),
+      });
+      return new Map(rows.map((row) => [row.idx, { outcome: row.outcome, eventId: row.event_id }]));
     });
-    return new Map(rows.map((row) => [row.idx, { outcome: row.outcome, eventId: row.event_id }]));
-  };
 
   const settle = (batch: readonly Pending[], results: Map<number, IngestResult>) => {
     let wake = false;
@@ -135,11 +144,20 @@ export function createGroupCommit(pool: pg.Pool, options: GroupCommitOptions): G
   };
 
   return {
-    ingest(notification, targets) {
+    ingest(notification, targets, traceparent) {
       return new Promise<IngestResult>((resolve, reject) => {
-        queue.push({ parameters: ingestParameters(notification, targets), destinations: targets.destinations, resolve, reject });
+        queue.push({ parameters: ingestParameters(notification, targets), destinations: targets.destinations, traceparent, resolve, reject });
         schedule();
       });
     },
+  };
+}
+
+function batchSpanOptions(batch: readonly Pending[]) {
+  const traceparents = batch.flatMap((entry) => (entry.traceparent === undefined ? [] : [entry.traceparent]));
+  return {
+    attributes: { 'receiver.batch.size': batch.length },
+    parent: contextOf(traceparents[0]),
+    links: traceparents.flatMap((traceparent) => linkTo(traceparent) ?? []),
   };
 }

@@ -93,6 +93,8 @@ export interface ClaimedDelivery {
   type: string;
   body: string;
   createdAt: Date;
+  /** The traceparent stored with the event (tracing was on when it was written), else null. */
+  traceParent: string | null;
 }
 
 /** The last error of deliveries whose destination is no longer configured. */
@@ -164,7 +166,7 @@ export const CLAIM_DUE_DELIVERIES = {
     UPDATE deliveries d SET lease_until = now() + $2 * interval '1 millisecond'
     FROM claimed, events e
     WHERE d.id = claimed.id AND e.id = d.event_id
-    RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt"`,
+    RETURNING d.id, d.url, d.attempts, e.public_id AS "eventId", e.type, e.body, e.created_at AS "createdAt", e.trace_parent AS "traceParent"`,
 } as const;
 
 /**

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { StateReport } from '../domain/provider.js';
 import { storableText, toJsonb, type IngestResult, type IngestOutcome, type IngestTargets } from './ingest.js';
 import { inAuditedTransaction, type AuditEntry } from './audit.js';
+import { inTransaction } from './transaction.js';
 import { wakeForwarders } from './outbox.js';
 
 /** A provider's answer about one order, as the query client returned it. */
@@ -44,6 +45,8 @@ export async function recordQueryAnswer(
   targets: IngestTargets,
   askedAt: string | null = null,
   audit?: (result: IngestResult) => AuditEntry,
+  /** Tracing on: the query's span, stored with the event the answer writes (see the trace_context migration). */
+  traceparent?: string,
 ): Promise<IngestResult> {
   const r = answer.report;
   const t = storableText;
@@ -61,8 +64,18 @@ export async function recordQueryAnswer(
     if (row === undefined) throw new Error('record_query_answer returned no row');
     return { outcome: row.outcome, eventId: row.event_id };
   };
+  const traced =
+    traceparent === undefined
+      ? run
+      : async (client: pg.PoolClient) => {
+          await client.query(`SELECT set_config('receiver.trace_parent', $1, true)`, [traceparent]);
+          return run(client);
+        };
   // An operator's reconcile is audited in the answer's own transaction.
-  const result = audit === undefined ? await run(pool) : await inAuditedTransaction(pool, run, audit);
+  let result: IngestResult;
+  if (audit !== undefined) result = await inAuditedTransaction(pool, traced, audit);
+  else if (traceparent !== undefined) result = await inTransaction(pool, traced);
+  else result = await run(pool);
   if (result.eventId !== null && targets.destinations.length > 0) wakeForwarders(pool);
   return result;
 }

@@ -59,6 +59,19 @@ describe('RabbitMQ destination', () => {
     expect(message?.properties.timestamp).toBe(Math.floor(event.createdAt.getTime() / 1000));
   });
 
+  it("carries the attempt's traceparent as a message header when tracing is on, and no header otherwise", async () => {
+    const { exchange, queue } = await exchangeWithQueue();
+    const destination = destinationFor(exchange);
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    expect(await destination.deliver({ ...makeEvent(), traceparent })).toEqual({ ok: true });
+    expect(await destination.deliver(makeEvent())).toEqual({ ok: true });
+
+    await vi.waitFor(() => expect(queue.messages).toHaveLength(2));
+    expect(queue.messages[0]?.properties.headers?.traceparent).toBe(traceparent);
+    expect(queue.messages[1]?.properties.headers?.traceparent).toBeUndefined();
+  });
+
   it('declares a missing exchange as a durable topic exchange', async () => {
     const exchange = uniqueName('starpay_new');
     const destination = destinationFor(exchange);

@@ -61,6 +61,17 @@ describe('NATS JetStream destination', () => {
     expect(message.string()).toBe(event.body);
   });
 
+  it("carries the attempt's traceparent as a message header when tracing is on, and no header otherwise", async () => {
+    const { destination, stream } = destinationFor();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    expect(await destination.deliver({ ...makeEvent('starpay.repayment.state_changed'), traceparent })).toEqual({ ok: true });
+    expect(await destination.deliver(makeEvent('starpay.repayment.state_changed'))).toEqual({ ok: true });
+
+    expect((await storedMessage(stream, 1)).header.get('traceparent')).toBe(traceparent);
+    expect((await storedMessage(stream, 2)).header.get('traceparent')).toBe('');
+  });
+
   it('stores two events published in sequence in that order', async () => {
     const { destination, stream } = destinationFor();
     const first = makeEvent('starpay.disbursement.state_changed', 'order-1');

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
@@ -34,6 +34,8 @@ export interface TestAppOptions {
   starpayMerchantKey?: KeyObject;
   /** Where the app logs; silent when absent. */
   logger?: Logger;
+  /** A span per request (src/telemetry/sdk.ts), for the tracing tests. */
+  tracingPlugin?: FastifyPluginCallback;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
     metrics,
     pollMs: 50,
   });
-  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger, metrics, reconciler });
+  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger, metrics, reconciler, tracingPlugin: options.tracingPlugin });
   return {
     app,
     db,

@@ -8,6 +8,7 @@ import { documentedAs } from '../../plugins/openapi.js';
 import type { Database } from '../../store/database.js';
 import { createGroupCommit } from '../../store/group-commit.js';
 import { recordRejection, type IngestTargets } from '../../store/ingest.js';
+import { requestSpanOf, traceparentOf } from '../../telemetry/trace.js';
 import { perClientLimit } from '../client-limit.js';
 import { instrumentNotify, recordOutcome } from './instrument.js';
 import { notifyRouteDocs } from './openapi.js';
@@ -51,25 +52,31 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
       const route = { provider: provider.name, kind };
       app.post(`/notify/${provider.name}/${kind}`, { config: { ...documentedAs(notifyRouteDocs(provider, kind)), notify: route } }, async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        // Tracing on: what the request came to, never its body or signature.
+        const span = requestSpanOf(request);
+        span?.setAttributes({ 'receiver.provider': provider.name, 'receiver.kind': kind });
         const result = provider.verify(kind, body, request.headers);
         if (!provider.configured) {
           // Refused whatever it says, but kept for forensics like any refusal with a readable body.
           const refusal: Refusal = { ok: false, code: 'PROVIDER_NOT_CONFIGURED', detail: `${provider.name} is not configured`, record: recordOf(result, body) };
           request.log.info({ ...route, code: refusal.code }, 'notification refused');
+          span?.setAttribute('receiver.outcome', refusal.code);
           await recordRefusal(request.log, db, provider.name, kind, refusal);
           throw new AppError(refusal.code, refusal.detail);
         }
 
         if (!result.ok) {
           request.log.info({ ...route, code: result.code, reason: clipForLog(result.detail) }, 'notification refused');
+          span?.setAttribute('receiver.outcome', result.code);
           await recordRefusal(request.log, db, provider.name, kind, result);
           throw new AppError(result.code, result.detail);
         }
 
         const { notification } = result;
+        span?.setAttribute('receiver.order_ref', clipForLog(notification.orderRef) ?? '');
         let outcome;
         try {
-          outcome = await groupCommit.ingest(notification, targets);
+          outcome = await groupCommit.ingest(notification, targets, traceparentOf(span));
         } catch (error) {
           request.log.error({ err: error, ...route, orderRef: clipForLog(notification.orderRef) }, 'notification not stored');
           throw new AppError('DATABASE_UNAVAILABLE', (error as Error).message);
@@ -82,6 +89,7 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
           'notification stored',
         );
         recordOutcome(request, outcome.outcome);
+        span?.setAttribute('receiver.outcome', outcome.outcome);
         return reply.code(200).type('text/plain').send(provider.acknowledgement);
       });
     }

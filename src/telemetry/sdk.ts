@@ -1,0 +1,78 @@
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, type Context, type TextMapPropagator } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { envDetector, hostDetector } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { enableTracing } from './trace.js';
+
+export interface Tracing {
+  /** Registered first on the app: a span per request. */
+  plugin: FastifyPluginCallback;
+  /** Exports the spans still buffered, then stops. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Incoming trace context is never adopted: `/notify/*` is on the internet, and an outsider must not
+ * choose the trace a payment is recorded under. Every trace starts here; outbound, the W3C
+ * `traceparent` is written as usual.
+ */
+class StartsEveryTrace implements TextMapPropagator {
+  private readonly w3c = new W3CTraceContextPropagator();
+  inject(ctx: Context, carrier: unknown, setter = defaultTextMapSetter): void {
+    this.w3c.inject(ctx, carrier, setter);
+  }
+  extract(ctx: Context): Context {
+    return ctx;
+  }
+  fields(): string[] {
+    return this.w3c.fields();
+  }
+}
+
+/**
+ * Starts the OpenTelemetry SDK (loaded by src/server.ts only when OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set): traces only, exported in batches over OTLP/HTTP; the exporter reads the endpoint, headers
+ * and timeouts from the standard OTEL_* variables. No metrics or logs go through OTLP: Prometheus
+ * and stdout carry those.
+ */
+export function startTracing(config: NonNullable<Config['tracing']>): Tracing {
+  const traceExporter = config.protocol === 'http/json' ? new JsonTraceExporter() : new ProtobufTraceExporter();
+  const routes = new FastifyOtelInstrumentation({
+    // One span per request; a span per hook and handler would cost more than the work they time.
+    instrumentHooks: false,
+    instrumentHandler: false,
+    requestHook: (span, request: FastifyRequest) => {
+      // The route names the span; the path, never the query string (an SSO callback's code).
+      span.updateName(`${request.method} ${request.routeOptions.url ?? 'unknown route'}`);
+      span.setAttribute(ATTR_URL_PATH, request.url.split('?')[0] ?? '');
+    },
+  });
+  const sdk = new NodeSDK({
+    serviceName: config.serviceName,
+    traceExporter,
+    textMapPropagator: new StartsEveryTrace(),
+    instrumentations: [routes],
+    metricReaders: [],
+    logRecordProcessors: [],
+    // Not the process detector: it would export the command line.
+    resourceDetectors: [envDetector, hostDetector],
+  });
+  sdk.start();
+
+  const w3c = new W3CTraceContextPropagator();
+  enableTracing({
+    inject(ctx) {
+      const carrier: Record<string, string> = {};
+      w3c.inject(ctx, carrier, defaultTextMapSetter);
+      return carrier.traceparent;
+    },
+    extract: (traceparent) => w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter),
+  });
+  return { plugin: routes.plugin(), shutdown: () => sdk.shutdown() };
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeStarpay } from '../../src/sandbox/starpay-api.js';
+import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
+import { startTracing, type Tracing } from '../../src/telemetry/sdk.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/fake-downstream.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { requestFields, signedBody } from '../helpers/starpay.js';
+
+// The tracing SDK of this test process, as src/server.ts starts it with OTEL_EXPORTER_OTLP_ENDPOINT set.
+const MCH_ID = '101510000001';
+const platform = generateRsaKeyPair();
+const merchant = generateRsaKeyPair();
+
+let fake: Awaited<ReturnType<typeof startFakeStarpay>>;
+let collector: OtlpReceiver;
+let tracing: Tracing;
+let t: TestApp;
+
+beforeAll(async () => {
+  collector = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = collector.url;
+  process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+  tracing = startTracing({ endpoint: collector.url, protocol: 'http/json', serviceName: 'payment-notification-receiver' });
+  fake = await startFakeStarpay({ merchantPublicKey: merchant.publicKey, platformPrivateKey: platform.privateKey, mchId: MCH_ID });
+  t = await startTestApp(
+    {
+      STARPAY_API_URL: fake.url,
+      STARPAY_MCH_ID: MCH_ID,
+      STARPAY_MERCHANT_PRIVATE_KEY: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      RECONCILE_SCHEDULE: '1s,1s,1s',
+    },
+    { starpay: platform, starpayMerchantKey: merchant.privateKey, tracingPlugin: tracing.plugin },
+  );
+});
+afterAll(async () => {
+  await t.close();
+  await tracing.shutdown();
+  await fake.close();
+  await collector.close();
+});
+
+const traceparentOf = (span: { traceId: string; spanId: string }) => `00-${span.traceId}-${span.spanId}-01`;
+
+async function eventTraceparents(ref: string): Promise<(string | null)[]> {
+  const { rows } = await t.db.pool.query<{ trace_parent: string | null }>(
+    'SELECT e.trace_parent FROM events e JOIN orders o ON o.id = e.order_id WHERE o.order_ref = $1 ORDER BY e.id',
+    [ref],
+  );
+  return rows.map((row) => row.trace_parent);
+}
+
+describe('tracing of provider queries', () => {
+  it("gives each query a span, and the event its answer writes that span's context; the notification's event keeps its request's", async () => {
+    const ref = `trace-${Date.now()}`;
+    const fields = requestFields({ mchId: MCH_ID, originalMsgId: ref, trxState: 'PROCESSING' });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/notify/starpay/disbursement',
+      headers: { traceparent: '00-abcdefabcdefabcdefabcdefabcdef01-abcdefabcdef0001-01' },
+      payload: signedBody(fields, platform.privateKey),
+    });
+    expect(response.body).toBe('SUCCESS');
+    fake.setOrder('disbursement', ref, { trxState: 'SUCCESS', trxAmount: 10000, currency: 'PHP' });
+    await t.db.pool.query('UPDATE provider_queries SET due_at = now() WHERE kind = $1 AND order_ref = $2', [ 'disbursement', ref ]);
+    expect(await t.reconciler.runDue()).toBeGreaterThanOrEqual(1);
+
+    const queryOf = () => collector.spans.find((span) => span.name === 'provider query' && span.attributes['receiver.order_ref'] === ref);
+    const requestOf = () => collector.spans.find((span) => span.name === 'POST /notify/starpay/disbursement' && span.attributes['receiver.order_ref'] === ref);
+    await waitFor(() => queryOf() !== undefined && requestOf() !== undefined, 10_000, 'the spans');
+    const query = queryOf() as NonNullable<ReturnType<typeof queryOf>>;
+    const request = requestOf() as NonNullable<ReturnType<typeof requestOf>>;
+
+    expect(query.attributes).toMatchObject({ 'receiver.provider': 'starpay', 'receiver.kind': 'disbursement', 'receiver.outcome': 'changed' });
+    expect(request.parentSpanId, 'an incoming traceparent is not adopted').toBe('');
+    expect(request.traceId).not.toBe('abcdefabcdefabcdefabcdefabcdef01');
+    expect(await eventTraceparents(ref)).toEqual([traceparentOf(request), traceparentOf(query)]);
+    // Nothing of the signed request or the provider's answer is an attribute.
+    const exported = collector.bodies.join('\n');
+    expect(exported).not.toContain('"trxState"');
+    expect(exported).not.toContain(String(fields.msgId));
+  });
+});
