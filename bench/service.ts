@@ -25,6 +25,8 @@ export interface ServiceEnv {
   dataDir: string;
   /** Further variables (the tracing phase's OTEL_*). */
   extra?: Record<string, string>;
+  /** Another build's dist/server.js (the tracing phase's baseline); this checkout's when absent. */
+  entry?: string;
 }
 
 const SERVER_ENTRY = path.resolve('dist/server.js');
@@ -59,7 +61,7 @@ export async function startService(env: ServiceEnv): Promise<ServiceProcess> {
   // The log goes straight to a file: a pipe nobody drains would stall the service.
   // BENCH_SERVICE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the service.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, SERVER_ENTRY], { env: childEnv, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...nodeArgs, env.entry ?? SERVER_ENTRY], { env: childEnv, stdio: ['ignore', out, out] });
   closeSync(out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const tail = (lines = 20) => readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');

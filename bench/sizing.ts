@@ -5,10 +5,9 @@
  * VACUUM FULL) per notification, before and after the retention purge. DATABASE_URL: a server to
  * create a scratch database on; unset: an embedded PostgreSQL.
  */
-import { buildApp } from '../src/app.js';
+import { createServices } from '../src/services.js';
 import { loadConfig } from '../src/config/config.js';
 import { createDestinations } from '../src/destinations/index.js';
-import { createForwarder } from '../src/forwarder/forwarder.js';
 import { createLogger } from '../src/logger.js';
 import { createProviders } from '../src/providers/index.js';
 import { parsePublicKeys } from '../src/providers/starpay/public-keys.js';
@@ -31,9 +30,9 @@ const config = loadConfig({ DATABASE_URL: url, STARPAY_PUBLIC_KEYS: keys.publicK
 const logger = createLogger('silent');
 const db = openDatabase(url);
 const providers = createProviders({ config, logger, starpayKeys: parsePublicKeys(keys.publicKeyPem) });
-const app = await buildApp({ config, db, providers, destinations: config.forward.urls, logger });
 const destinations = createDestinations(config.forward.urls, { timeoutMs: 10_000, webhookSecret: SECRET });
-const forwarder = createForwarder({ pool: db.pool, destinations, forward: config.forward, logger });
+const { app, forwarder: built } = await createServices({ config, db, providers, destinations, logger });
+const forwarder = built as NonNullable<typeof built>;
 
 try {
   const notifications = signNotifications(keys, COUNT, 'size');

@@ -12,8 +12,12 @@ import type { BenchEnvironment } from './setup.js';
 import { median, round } from './stats.js';
 import { NOISY_CORES } from './throughput.js';
 
+/** `baseline`: another build (BENCH_BASELINE_ENTRY), untraced; `off` and `on`: this build. */
+export type TracingMode = 'baseline' | 'off' | 'on';
+
 export interface TracingRound {
-  tracing: boolean;
+  round: number;
+  mode: TracingMode;
   perSecond: number;
   /** Service CPU per notification from the first request until its delivery was recorded (spans exported included). */
   serviceCpuMs: number;
@@ -26,8 +30,11 @@ export interface TracingReport {
   /** Medians of the quiet rounds of each mode (of all, when none was quiet). */
   off: { perSecond: number; serviceCpuMs: number };
   on: { perSecond: number; serviceCpuMs: number };
-  /** on ÷ off, service CPU per notification: the median of each round's pair (robust to drift across rounds). */
+  baseline: { entry: string; perSecond: number; serviceCpuMs: number } | null;
+  /** on ÷ off, service CPU per notification: the median of each round's ratio (robust to drift across rounds). */
   cpuRatio: number;
+  /** off ÷ baseline likewise: what the tracing code costs while tracing is off. */
+  offToBaseline: number | null;
   spansExported: { requests: number; bytes: number };
 }
 
@@ -60,33 +67,37 @@ async function startOtlpSink() {
 }
 
 /**
- * What tracing costs: two fresh services side by side, each on a database of its own and
- * forwarding to the same downstream, one with OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf, to a
- * sink) and one without; rounds of N new notifications alternate between them, and each round's
- * service CPU runs from the first request until the last delivery was recorded.
+ * What tracing costs: fresh services side by side, each on a database of its own and forwarding
+ * to the same downstream, one with OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf, to a sink), one
+ * without, and with BENCH_BASELINE_ENTRY a third running another build (say, the commit before
+ * tracing); rounds of N new notifications go to each in turn, and each round's service CPU runs
+ * from the first request until the last delivery was recorded.
  */
 export async function runTracingCost(env: BenchEnvironment, options: BenchOptions, log: (line: string) => void): Promise<TracingReport> {
   const sink = await startOtlpSink();
+  const baselineEntry = process.env.BENCH_BASELINE_ENTRY;
+  const modes: TracingMode[] = baselineEntry === undefined ? ['off', 'on'] : ['baseline', 'off', 'on'];
   const services = [];
   try {
-    for (const tracing of [false, true]) {
-      const dataDir = path.join(env.dataDir, tracing ? 'traced' : 'untraced');
+    for (const mode of modes) {
+      const dataDir = path.join(env.dataDir, `tracing-${mode}`);
       await mkdir(dataDir, { recursive: true });
-      const databaseUrl = await env.database.createDatabase(tracing ? 'traced' : 'untraced');
-      const extra: Record<string, string> = tracing ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_BSP_SCHEDULE_DELAY: '200' } : {};
-      const service = await startService({ databaseUrl, publicKeyPem: env.keys.publicKeyPem, forwardUrls: [env.downstream.url], logLevel: options.logLevel, dataDir, extra });
-      services.push({ tracing, service, inspector: await openInspector(databaseUrl), client: createClient(service.url, options.concurrency) });
+      const databaseUrl = await env.database.createDatabase(`tracing_${mode}`);
+      const extra: Record<string, string> = mode === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_BSP_SCHEDULE_DELAY: '200' } : {};
+      const entry = mode === 'baseline' ? baselineEntry : undefined;
+      const service = await startService({ databaseUrl, publicKeyPem: env.keys.publicKeyPem, forwardUrls: [env.downstream.url], logLevel: options.logLevel, dataDir, extra, ...(entry === undefined ? {} : { entry }) });
+      services.push({ mode, service, inspector: await openInspector(databaseUrl), client: createClient(service.url, options.concurrency) });
     }
-    // Warm-up of both: JIT, pools, prepared statements, the exporter's connection.
+    // Warm-up of each: JIT, pools, prepared statements, the exporter's connection.
     for (const s of services) {
-      await closedLoop(s.client, signNotifications(env.keys, options.warmup, `tw${s.tracing ? 'on' : 'off'}`), options.concurrency, PHASE_LIMIT_MS);
+      await closedLoop(s.client, signNotifications(env.keys, options.warmup, `tw${s.mode}`), options.concurrency, PHASE_LIMIT_MS);
       await s.inspector.drained(PHASE_LIMIT_MS);
     }
     const rounds: TracingRound[] = [];
     const exportedBefore = sink.exported();
     for (let r = 1; r <= options.rounds; r++) {
       for (const s of services) {
-        const notifications = signNotifications(env.keys, options.n, `t${r}${s.tracing ? 'on' : 'off'}`);
+        const notifications = signNotifications(env.keys, options.n, `t${r}${s.mode}`);
         const tracked = { servicePid: s.service.pid, postmasterPid: env.database.postmasterPid };
         await env.database.checkpoint();
         const before = cpuSnapshot(tracked);
@@ -94,37 +105,43 @@ export async function runTracingCost(env: BenchEnvironment, options: BenchOption
         await s.inspector.drained(PHASE_LIMIT_MS);
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const cpu = cpuBetween(before, cpuSnapshot(tracked));
-        const round_: TracingRound = {
-          tracing: s.tracing,
+        const measured: TracingRound = {
+          round: r,
+          mode: s.mode,
           perSecond: round(sent.sent / sent.seconds, 1),
           serviceCpuMs: round((cpu.service * cpu.seconds * 1000) / sent.sent, 3),
           othersCores: cpu.others,
           noisy: cpu.others === null || cpu.others > NOISY_CORES,
         };
-        rounds.push(round_);
-        log(`tracing ${s.tracing ? 'on ' : 'off'} round ${r}: ${Math.round(round_.perSecond)}/s, service CPU ${round_.serviceCpuMs} ms per notification (ingest and delivery), others' CPU ${cpu.others ?? '?'} cores${round_.noisy ? ' (noisy)' : ''}`);
+        rounds.push(measured);
+        log(`tracing ${s.mode.padEnd(8)} round ${r}: ${Math.round(measured.perSecond)}/s, service CPU ${measured.serviceCpuMs} ms per notification (ingest and delivery), others' CPU ${cpu.others ?? '?'} cores${measured.noisy ? ' (noisy)' : ''}`);
       }
     }
     const after = sink.exported();
-    const summary = (tracing: boolean) => {
-      const mine = rounds.filter((r) => r.tracing === tracing);
+    const summary = (mode: TracingMode) => {
+      const mine = rounds.filter((r) => r.mode === mode);
       const quiet = mine.filter((r) => !r.noisy);
       const pick = quiet.length > 0 ? quiet : mine;
       return { perSecond: round(median(pick.map((r) => r.perSecond)), 1), serviceCpuMs: round(median(pick.map((r) => r.serviceCpuMs)), 3) };
     };
-    const off = summary(false);
-    const on = summary(true);
+    const off = summary('off');
+    const on = summary('on');
     const report: TracingReport = {
       rounds,
       off,
       on,
-      cpuRatio: round(median(pairRatios(rounds)), 2),
+      baseline: baselineEntry === undefined ? null : { entry: baselineEntry, ...summary('baseline') },
+      cpuRatio: round(median(roundRatios(rounds, 'on', 'off')), 2),
+      offToBaseline: baselineEntry === undefined ? null : round(median(roundRatios(rounds, 'off', 'baseline')), 2),
       spansExported: { requests: after.requests - exportedBefore.requests, bytes: after.bytes - exportedBefore.bytes },
     };
     log(
       `tracing: service CPU per notification ${off.serviceCpuMs} ms off, ${on.serviceCpuMs} ms on (medians; on/off per round, median ${report.cpuRatio}x); ` +
         `${off.perSecond}/s off, ${on.perSecond}/s on; ${report.spansExported.requests} exports, ${Math.round(report.spansExported.bytes / 1024)} KiB`,
     );
+    if (report.baseline !== null) {
+      log(`tracing: off vs the baseline build (${report.baseline.entry}): ${off.serviceCpuMs} vs ${report.baseline.serviceCpuMs} ms, per round median ${report.offToBaseline}x`);
+    }
     return report;
   } finally {
     for (const s of services) {
@@ -136,12 +153,13 @@ export async function runTracingCost(env: BenchEnvironment, options: BenchOption
   }
 }
 
-/** Each round's on ÷ off service CPU per notification (the two ran one after the other). */
-function pairRatios(rounds: readonly TracingRound[]): number[] {
+/** Each round's `a` ÷ `b` service CPU per notification (run one after the other in that round). */
+function roundRatios(rounds: readonly TracingRound[], a: TracingMode, b: TracingMode): number[] {
   const ratios: number[] = [];
-  for (let i = 0; i + 1 < rounds.length; i += 2) {
-    const [off, on] = [rounds[i], rounds[i + 1]] as [TracingRound, TracingRound];
-    ratios.push(on.serviceCpuMs / off.serviceCpuMs);
+  for (const round_ of new Set(rounds.map((r) => r.round))) {
+    const cpuOf = (mode: TracingMode) => rounds.find((r) => r.round === round_ && r.mode === mode)?.serviceCpuMs;
+    const [x, y] = [cpuOf(a), cpuOf(b)];
+    if (x !== undefined && y !== undefined) ratios.push(x / y);
   }
   return ratios;
 }

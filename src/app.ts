@@ -9,16 +9,12 @@ import { opsRoutes } from './http/ops/routes.js';
 import { AppError } from './domain/errors.js';
 import { registerErrorHandler, sendError } from './plugins/error-handler.js';
 import { healthRoutes } from './plugins/health.js';
-import { createMetrics, metricsRoutes, type Metrics } from './plugins/metrics.js';
+import { metricsRoutes, type Metrics } from './plugins/metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { useZodSchemas } from './plugins/zod-schemas.js';
-import { createReconciler, type Reconciler } from './jobs/reconcile.js';
+import type { Reconciler } from './jobs/reconcile.js';
 import type { Database } from './store/database.js';
 import type { IngestTargets } from './store/ingest.js';
-import { countFlaggedOrders } from './store/orders.js';
-import { countDeliveriesByStatus } from './store/outbox.js';
-import { destinationStates } from './store/destinations.js';
-import { destinationRef } from './domain/destination-id.js';
 
 export interface AppDeps {
   config: Config;
@@ -28,34 +24,14 @@ export interface AppDeps {
   /** Destination ids (URLs with credentials replaced by ***) that each event is delivered to. */
   destinations: readonly string[];
   logger: FastifyBaseLogger;
-  /** Shared with the forwarder and the jobs by src/server.ts; a fresh registry when absent (tests). */
-  metrics?: Metrics;
-  /** Asks the providers; src/server.ts runs its job. Built here when absent (tests). */
-  reconciler?: Reconciler;
+  /** Shared with the forwarder and the jobs (src/services.ts). */
+  metrics: Metrics;
+  /** Asks the providers; its job runs beside the app. */
+  reconciler: Reconciler;
+  /** Where an order's events go and when it is first queried. */
+  targetsFor: (provider: Provider, kind: string) => IngestTargets;
   /** A span per request (src/telemetry/sdk.ts), when tracing is on. */
   tracingPlugin?: FastifyPluginCallback | undefined;
-}
-
-/**
- * Where an order's events go (one delivery per destination) and when a new PENDING order is first
- * queried (the first RECONCILE_SCHEDULE slot, for kinds its provider can be asked about).
- */
-export function ingestTargetsFor(config: Config, destinations: readonly string[]) {
-  const firstSlotMs = config.reconcileScheduleMs[0] ?? null;
-  return (provider: Provider, kind: string): IngestTargets => ({
-    destinations,
-    firstQueryAfterMs: provider.isQueryable(kind) ? firstSlotMs : null,
-  });
-}
-
-/** The service's one set of Prometheus series for a database. */
-export function metricsFor(db: Database, destinations: readonly string[] = []): Metrics {
-  const refs = destinations.map(destinationRef);
-  return createMetrics({
-    backlog: () => countDeliveriesByStatus(db.pool),
-    flagged: () => countFlaggedOrders(db.prisma),
-    destinationStates: () => destinationStates(db.pool, refs),
-  });
 }
 
 /** Builds the HTTP app; listening, signals and the process belong to src/server.ts. */
@@ -94,11 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  const metrics = deps.metrics ?? metricsFor(deps.db, deps.destinations);
-  const targetsFor = ingestTargetsFor(deps.config, deps.destinations);
-  const reconciler =
-    deps.reconciler ??
-    createReconciler({ pool: deps.db.pool, providers: deps.providers, scheduleMs: deps.config.reconcileScheduleMs, targetsFor, logger: deps.logger, metrics });
+  const { metrics, reconciler, targetsFor } = deps;
 
   registerErrorHandler(app);
   useZodSchemas(app);

@@ -1,24 +1,19 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
-import { buildApp, ingestTargetsFor, metricsFor } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DataDirBusyError, lockDataDir, type DataDirLock } from './database/data-dir-lock.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
 import { createDestinations } from './destinations/index.js';
-import { createForwarder, type Forwarder } from './forwarder/forwarder.js';
+import type { Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
-import { pruneNotificationsJob } from './jobs/prune-notifications.js';
-import { purgeJob } from './jobs/purge.js';
-import { refreshGaugesJob } from './jobs/refresh-gauges.js';
-import { retireDestinationsJob } from './jobs/retire-destinations.js';
-import { createReconciler } from './jobs/reconcile.js';
 import { createLogger } from './logger.js';
 import { createProviders, PROVIDER_NAMES } from './providers/index.js';
 import { loadStarpayKeys } from './providers/starpay/load-keys.js';
 import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
 import { openDatabase, openDirectPool, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
+import { createServices } from './services.js';
 
 const EMBEDDED_DATABASE_NAME = 'starpay';
 
@@ -116,43 +111,15 @@ async function main(): Promise<void> {
   started.db = db;
   if (directUrl === undefined) log.info('DATABASE_DIRECT_URL is unset: the forwarder polls instead of listening');
 
-  // One registry for the routes, the forwarder and the jobs.
-  const destinationIds = destinations.map((destination) => destination.id);
-  const metrics = metricsFor(db, destinationIds);
-  const reconciler = createReconciler({
-    pool: db.pool,
-    providers,
-    scheduleMs: config.reconcileScheduleMs,
-    targetsFor: ingestTargetsFor(config, destinationIds),
-    logger: log.child({ component: 'reconcile' }),
-    metrics,
-  });
-  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger: log, metrics, reconciler, tracingPlugin: tracing?.plugin });
+  const { app, forwarder, jobs } = await createServices({ config, db, logger: log, providers, destinations, tracingPlugin: tracing?.plugin });
   started.app = app;
-
   // The forwarder runs in the same process; with no FORWARD_URLS no delivery is ever written.
-  if (destinations.length > 0) {
-    started.forwarder = createForwarder({
-      pool: db.pool,
-      listenPool: db.listenPool,
-      destinations,
-      forward: config.forward,
-      breaker: config.breaker,
-      logger: log.child({ component: 'forwarder' }),
-      metrics,
-    });
-    await started.forwarder.start();
+  if (forwarder !== undefined) {
+    started.forwarder = forwarder;
+    await forwarder.start();
   }
-  const jobLog = log.child({ component: 'jobs' });
-  const configured = destinations.map((destination, index) => ({ url: config.forward.urls[index] as string, id: destination.id }));
-  started.jobs.push(
-    pruneNotificationsJob(db.pool, jobLog),
-    retireDestinationsJob(db.pool, configured, jobLog),
-    reconciler.job,
-    purgeJob(db.pool, { retention: config.retention, logger: jobLog, metrics }),
-    refreshGaugesJob(metrics, jobLog),
-  );
-  for (const job of started.jobs) job.start();
+  started.jobs.push(...jobs);
+  for (const job of jobs) job.start();
 
   await app.listen({ port: config.port, host: config.host });
 }

@@ -1,13 +1,13 @@
-import { Agent, request } from 'undici';
 import type { Destination, DeliveryResult, OutboundEvent, DestinationOptions } from '../domain/destination.js';
 import { parseRetryAfter } from '../domain/retry-policy.js';
+import { createOutboundClient } from '../net/outbound-http.js';
 import { inFlightDeliveries } from './in-flight.js';
 import { redactUrl } from './redact-url.js';
 import { webhookHeaders } from './webhook-signature.js';
 
 /**
  * An http(s) destination: each event POSTed as a Standard Webhooks request (signed with the
- * secret), with explicit connect, header and body timeouts and an overall deadline. Any 2xx is
+ * secret), through the one outbound HTTP client (timeouts, size cap, error wording). Any 2xx is
  * delivered. Redirects are not followed: a 3xx is a failed attempt like any other non-2xx.
  */
 export function createHttpDestination(url: URL, options: DestinationOptions): Destination {
@@ -21,27 +21,21 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
   bare.username = '';
   bare.password = '';
   const target = bare.toString();
-  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const client = createOutboundClient({ timeoutMs, maxAnswerBytes: 64 * 1024 });
   const inFlight = inFlightDeliveries();
 
   async function post(event: OutboundEvent): Promise<DeliveryResult> {
     const headers: Record<string, string> = webhookHeaders(secret as string, event.id, Math.floor(Date.now() / 1000), event.body);
     if (authorization !== undefined) headers.authorization = authorization;
     if (event.traceparent !== undefined) headers.traceparent = event.traceparent;
-    try {
-      const response = await request(target, { method: 'POST', headers, body: event.body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
-      // Only the status matters; the body is drained so the connection can be reused.
-      await response.body.dump({ limit: 64 * 1024 }).catch(() => {});
-      const statusCode = response.statusCode;
-      if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode };
-      const retryAfter = response.headers['retry-after'];
-      const retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, Date.now());
-      return { ok: false, statusCode, error: `HTTP ${statusCode}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
-    } catch (error) {
-      const err = error as Error;
-      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout/i.test(err.message);
-      return { ok: false, error: timedOut ? `timeout after ${timeoutMs} ms` : err.message };
-    }
+    // Only the status matters; the body is drained so the connection can be reused.
+    const answer = await client.send(target, { method: 'POST', headers, body: event.body, read: 'discard' });
+    if (!answer.ok) return { ok: false, error: answer.error };
+    const statusCode = answer.status;
+    if (statusCode >= 200 && statusCode < 300) return { ok: true, statusCode };
+    const retryAfter = answer.headers['retry-after'];
+    const retryAfterMs = parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : retryAfter?.[0], Date.now());
+    return { ok: false, statusCode, error: `HTTP ${statusCode}`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
 
   return {
@@ -50,7 +44,7 @@ export function createHttpDestination(url: URL, options: DestinationOptions): De
     deliver: (event) => inFlight.run(() => post(event)),
     async close() {
       await inFlight.drain();
-      await agent.close();
+      await client.close();
     },
   };
 }

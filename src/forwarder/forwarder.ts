@@ -6,6 +6,7 @@ import { destinationRef } from '../domain/destination-id.js';
 import { retryDelayMs } from '../domain/retry-policy.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { registerDestinations } from '../store/destinations.js';
+import { createOutboxListener } from './outbox-listener.js';
 import { contextOf, inSpan, SpanKind, traceparentOf } from '../telemetry/trace.js';
 import {
   claimDueDeliveries,
@@ -14,7 +15,6 @@ import {
   type BreakerSettings,
   msUntilNextDue,
   onLocalWake,
-  OUTBOX_CHANNEL,
   recordAttempts,
   type AttemptOutcome,
   type AttemptResult,
@@ -73,8 +73,6 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   const concurrency = deps.concurrency ?? 64;
   const refillWaitMs = deps.refillWaitMs ?? 5;
   const pollMs = deps.pollMs ?? 1_000;
-  const listenCheckMs = deps.listenCheckMs ?? 30_000;
-  const checkTimeoutMs = Math.min(listenCheckMs, 5_000);
   const breaker = deps.breaker ?? { failures: 10, probeMs: 30_000 };
   const byId = new Map(deps.destinations.map((destination) => [destination.id, destination]));
   const refs = new Map(deps.destinations.map((destination) => [destination.id, destinationRef(destination.id)]));
@@ -101,9 +99,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   let wakeUp: (() => void) | undefined;
   // A wake-up that came while the loop was busy: the next sleep returns at once.
   let woken = false;
-  let listener: { client: pg.PoolClient; release(error?: Error): void } | undefined;
   let unsubscribe: (() => void) | undefined;
-  let checkTimer: NodeJS.Timeout | undefined;
 
   const wake = () => {
     woken = true;
@@ -126,69 +122,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       wakeUp = finish;
     });
 
-  async function listen(): Promise<void> {
-    if (listener !== undefined || deps.listenPool === undefined) return;
-    try {
-      const client = await deps.listenPool.connect();
-      // Released once, whichever comes first: an error on the connection (it may report more
-      // than one, a database shutting down does), or stop().
-      let released = false;
-      const own = {
-        client,
-        release(error?: Error) {
-          if (released) return;
-          released = true;
-          if (listener === own) listener = undefined;
-          // The pool lends this client again later: without its listeners.
-          client.removeListener('notification', wake);
-          client.removeListener('error', onError);
-          // A dropped connection may still report the socket's end; that must not crash the process.
-          if (error !== undefined) client.on('error', () => {});
-          // A silently dead socket would never finish a polite close: drop it.
-          if (error !== undefined) destroySocket(client);
-          client.release(error);
-          // The loop listens again on its next turn; make that turn now.
-          if (error !== undefined) wake();
-        },
-      };
-      const onError = (error: Error) => {
-        logger.warn({ err: error }, 'forwarder lost its LISTEN connection');
-        own.release(error);
-      };
-      client.on('notification', wake);
-      client.on('error', onError);
-      try {
-        // Bounded like the check: a LISTEN sent into a dead connection would hold the loop for ever.
-        await answeredWithin(client.query(`LISTEN ${OUTBOX_CHANNEL}`), checkTimeoutMs, 'LISTEN was not answered');
-      } catch (error) {
-        own.release(error as Error);
-        throw error;
-      }
-      listener = own;
-    } catch (error) {
-      logger.warn({ err: error }, 'forwarder cannot LISTEN; polling');
-    }
-  }
-
-  /**
-   * A failover (RDS, Patroni) can leave the LISTEN connection open but dead, with no error ever:
-   * no notification would arrive again. A round trip now and then proves it alive; a connection
-   * that fails it or does not answer within the check interval is replaced.
-   */
-  async function checkListener(): Promise<void> {
-    const own = listener;
-    if (own === undefined) {
-      // Not listening (the database was unreachable, or a LISTEN failed): the loop tries again now.
-      wake();
-      return;
-    }
-    try {
-      await answeredWithin(own.client.query('SELECT 1'), checkTimeoutMs, 'LISTEN connection did not answer');
-    } catch (error) {
-      logger.warn({ err: error }, 'forwarder LISTEN connection is dead; replacing it');
-      own.release(error as Error);
-    }
-  }
+  const listener =
+    deps.listenPool === undefined ? undefined : createOutboxListener({ listenPool: deps.listenPool, wake, logger, checkMs: deps.listenCheckMs ?? 30_000 });
 
   /**
    * One delivery attempt, recorded. Tracing on: a span in the trace of the request or query that
@@ -266,7 +201,7 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   async function run(): Promise<void> {
     while (running) {
       try {
-        await listen();
+        await listener?.ensure();
         if (!registered) {
           await registerDestinations(pool, [...refs.values()]);
           registered = true;
@@ -291,43 +226,18 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
       if (running) return;
       running = true;
       unsubscribe = onLocalWake(pool, wake);
-      if (deps.listenPool !== undefined) {
-        checkTimer = setInterval(() => void checkListener(), listenCheckMs);
-        checkTimer.unref();
-      }
+      listener?.start();
       loop = run();
     },
     async stop() {
       running = false;
       unsubscribe?.();
-      clearInterval(checkTimer);
       wake();
       await loop;
       await Promise.allSettled([...inFlight.values()].flatMap((slots) => [...slots]));
-      const own = listener;
-      if (own !== undefined) {
-        await own.client.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => {});
-        own.release();
-      }
+      await listener?.stop();
     },
   };
-}
-
-/** `promise`, or a rejection with `message` if it does not settle within `ms`. */
-async function answeredWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function destroySocket(client: pg.PoolClient): void {
-  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /**

@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
+import { moduleLog } from '../helpers/module-log.js';
 import { signedNotification } from '../helpers/notify-client.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -19,23 +16,10 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/;
 let database: TestDatabase;
 let downstream: FakeDownstream;
 let collector: OtlpReceiver;
-let hooksDir: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   downstream = await startFakeDownstream(() => ({ status: 204 }));
   collector = await startOtlpReceiver();
-  // A module hook in the service's process writes every module it loads to MODULES_LOG.
-  hooksDir = mkdtempSync(path.join(tmpdir(), 'receiver-modules-'));
-  writeFileSync(
-    path.join(hooksDir, 'hooks.mjs'),
-    `import { appendFileSync } from 'node:fs';
-     export async function resolve(specifier, context, next) {
-       const result = await next(specifier, context);
-       appendFileSync(process.env.MODULES_LOG, result.url + '\\n');
-       return result;
-     }`,
-  );
-  writeFileSync(path.join(hooksDir, 'register.mjs'), `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(path.join(hooksDir, 'hooks.mjs')).href)});`);
 });
 afterAll(async () => {
   await collector.close();
@@ -43,9 +27,9 @@ afterAll(async () => {
   await database.drop();
 });
 
-async function startService(env: Record<string, string>, modulesLog: string): Promise<{ server: ServerProcess; starpay: ReturnType<typeof generateRsaKeyPair> }> {
+/** The built service; `modules` records every module it loads. */
+async function startService(env: Record<string, string>, modules: ReturnType<typeof moduleLog>): Promise<{ server: ServerProcess; starpay: ReturnType<typeof generateRsaKeyPair> }> {
   const starpay = generateRsaKeyPair();
-  writeFileSync(modulesLog, '');
   const server = await startServerProcess({
     DATABASE_URL: database.url,
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
@@ -53,8 +37,7 @@ async function startService(env: Record<string, string>, modulesLog: string): Pr
     FORWARD_URLS: downstream.url,
     FORWARD_SECRET: `whsec_${SECRET_BYTES}`,
     LOG_LEVEL: 'warn',
-    NODE_OPTIONS: `--import ${pathToFileURL(path.join(hooksDir, 'register.mjs')).href}`,
-    MODULES_LOG: modulesLog,
+    ...modules.env,
     ...env,
   });
   return { server, starpay };
@@ -77,10 +60,10 @@ const webhookOf = (ref: string) => downstream.received.find((webhook) => webhook
 
 describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   it('puts the request, its ingest batch and the delivery attempt of its event in one trace, named by the traceparent the downstream receives', async () => {
-    const modulesLog = path.join(hooksDir, 'on.log');
+    const modules = moduleLog();
     const { server, starpay } = await startService(
       { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100' },
-      modulesLog,
+      modules,
     );
     let notification: { ref: string; body: string };
     try {
@@ -123,15 +106,16 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       expect(exported).not.toContain(secret);
     }
     // The check above can fail: the SDK was loaded in this process.
-    expect(readFileSync(modulesLog, 'utf8')).toContain('@opentelemetry/sdk-node');
+    expect(modules.loaded()).toContain('@opentelemetry/sdk-node');
+    modules.remove();
   });
 });
 
 describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT unset', () => {
   it('never loads the SDK, exports nothing and sends no traceparent', async () => {
-    const modulesLog = path.join(hooksDir, 'off.log');
+    const modules = moduleLog();
     const exportsBefore = collector.bodies.length;
-    const { server, starpay } = await startService({}, modulesLog);
+    const { server, starpay } = await startService({}, modules);
     try {
       const notification = await notifyWithForeignTraceparent(server, starpay);
       await waitFor(() => webhookOf(notification.ref) !== undefined, 15_000, 'the webhook');
@@ -139,11 +123,12 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT unset', () => {
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);
     }
-    const loaded = readFileSync(modulesLog, 'utf8');
+    const loaded = modules.loaded();
     expect(loaded, 'the hook saw the service load').toContain('/dist/server.js');
     for (const sdkPart of ['@opentelemetry/sdk-node', '@opentelemetry/exporter-trace-otlp', '@fastify/otel', 'telemetry/sdk.js']) {
       expect(loaded).not.toContain(sdkPart);
     }
     expect(collector.bodies.length).toBe(exportsBefore);
+    modules.remove();
   });
 });

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { buildApp, ingestTargetsFor, metricsFor } from '../../src/app.js';
-import { createReconciler, type Reconciler } from '../../src/jobs/reconcile.js';
+import { createServices } from '../../src/services.js';
+import type { Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProviders, PROVIDER_NAMES } from '../../src/providers/index.js';
@@ -64,18 +64,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
   const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
-  const destinationIds = destinations.map((destination) => destination.id);
-  const metrics = metricsFor(db, destinationIds);
-  const reconciler = createReconciler({
-    pool: db.pool,
-    providers,
-    scheduleMs: config.reconcileScheduleMs,
-    targetsFor: ingestTargetsFor(config, destinationIds),
-    logger,
-    metrics,
-    pollMs: 50,
-  });
-  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger, metrics, reconciler, tracingPlugin: options.tracingPlugin });
+  const { app, reconciler } = await createServices({ config, db, logger, providers, destinations, tracingPlugin: options.tracingPlugin, reconcilePollMs: 50 });
   return {
     app,
     db,

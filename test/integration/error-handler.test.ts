@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { createServices } from '../../src/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProviders } from '../../src/providers/index.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   });
   const logger = createLogger('info', sink);
   const providers = createProviders({ config, logger, starpayKeys: parsePublicKeys(config.starpayPublicKeys ?? '') });
-  app = await buildApp({ config, db, providers, destinations: [], logger });
+  ({ app } = await createServices({ config, db, providers, destinations: [], logger }));
   // A route with a bug: what any unexpected exception in a handler looks like to the error handler.
   app.get('/broken', async () => {
     throw new Error(INTERNAL_DETAIL);

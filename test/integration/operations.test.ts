@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { createDestinations } from '../../src/destinations/index.js';
+import type { Destination } from '../../src/domain/destination.js';
+import { createServices } from '../../src/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createMetrics, type Metrics } from '../../src/plugins/metrics.js';
+import type { Metrics } from '../../src/plugins/metrics.js';
 import { createProviders } from '../../src/providers/index.js';
 import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
-import { countDeliveriesByStatus } from '../../src/store/outbox.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -18,12 +19,12 @@ let database: TestDatabase;
 let db: Database;
 let metrics: Metrics;
 let app: FastifyInstance;
+let destinations: Destination[];
 
-// Built by hand, as src/server.ts does, to pass in the metrics object the forwarder shares.
+// The metrics object the forwarder shares, from the composition root src/server.ts uses.
 beforeAll(async () => {
   database = await createTestDatabase();
   db = openDatabase(database.url);
-  metrics = createMetrics({ backlog: () => countDeliveriesByStatus(db.pool) });
   const config = loadConfig({
     STARPAY_PUBLIC_KEYS: starpay.publicKeyPem,
     OPS_API_TOKEN: 'token',
@@ -32,10 +33,12 @@ beforeAll(async () => {
     NOTIFY_BODY_LIMIT: '2048',
   });
   const providers = createProviders({ config, logger: createLogger('silent'), starpayKeys: parsePublicKeys(starpay.publicKeyPem) });
-  app = await buildApp({ config, db, providers, destinations: config.forward.urls, logger: createLogger('silent'), metrics });
+  destinations = createDestinations(config.forward.urls, { timeoutMs: 1_000, webhookSecret: FORWARD_SECRET });
+  ({ app, metrics } = await createServices({ config, db, providers, destinations, logger: createLogger('silent') }));
 });
 afterAll(async () => {
   await app.close();
+  await Promise.all(destinations.map((destination) => destination.close()));
   await db.close();
   await database.drop();
 });

@@ -229,7 +229,7 @@ describe('Starpay query client when the API misbehaves', () => {
     const slow = clientFor(url(), { timeoutMs: 300 });
     const started = Date.now();
     try {
-      expect(await slow.query('repayment', orderRef())).toEqual({ outcome: 'try_later', detail: 'no answer within 300 ms' });
+      expect(await slow.query('repayment', orderRef())).toEqual({ outcome: 'try_later', detail: 'timeout after 300 ms' });
       expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await slow.close();

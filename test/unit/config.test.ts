@@ -30,6 +30,20 @@ describe('loadConfig', () => {
     }
   });
 
+  it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses gRPC or an endpoint that is not an http(s) URL', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      endpoint: 'http://collector:4318',
+      protocol: 'http/protobuf',
+      serviceName: 'payment-notification-receiver',
+    });
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json',
+    );
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/);
+  });
+
   it('requires the secrets in production, and FORWARD_SECRET whenever FORWARD_URLS is set', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/STARPAY_PUBLIC_KEYS[\s\S]*OPS_API_TOKEN/);
     expect(() => loadConfig({ FORWARD_URLS: 'http://a.example/hook' })).toThrow(/FORWARD_SECRET/);

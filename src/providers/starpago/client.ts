@@ -1,5 +1,5 @@
 import { isMoneyValue } from '../../domain/amount.js';
-import { request } from 'undici';
+import { createOutboundClient } from '../../net/outbound-http.js';
 import type { QueryAnswer } from '../../domain/provider.js';
 import { BodyError, readJsonObject } from './body.js';
 import { toStateReport, updateTimeText, type Generation } from './report.js';
@@ -36,10 +36,14 @@ export interface StarpagoClientOptions {
 
 export interface StarpagoClient {
   query(kind: StarpagoKind, merOrderNo: string): Promise<QueryAnswer>;
+  /** Closes its connections. */
+  close(): Promise<void>;
 }
 
 /** A token is renewed this long before StarPago says it expires: a tenth of its life, at most a minute. */
 const RENEW_MARGIN_MAX_MS = 60_000;
+/** Larger answers are refused: no StarPago answer comes near it. */
+const MAX_ANSWER_BYTES = 256 * 1024;
 /** StarPago's documented token lifetime, used when an answer omits `expires_in`. */
 const DEFAULT_TOKEN_TTL_SECONDS = 1800;
 
@@ -54,13 +58,12 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
   const base = options.apiUrl.replace(/\/+$/, '');
   const now = options.now ?? Date.now;
 
+  const client = createOutboundClient({ timeoutMs: options.timeoutMs, maxAnswerBytes: MAX_ANSWER_BYTES });
+
   async function call(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer | Failure> {
-    try {
-      const response = await request(url, { method, headers, body, signal: AbortSignal.timeout(options.timeoutMs) });
-      return { status: response.statusCode, text: await response.body.text() };
-    } catch (error) {
-      return { outcome: 'try_later', detail: describeError(error, options.timeoutMs) };
-    }
+    const sent = await client.send(url, { method, headers, ...(body === undefined ? {} : { body }), read: 'body' });
+    if (!sent.ok) return { outcome: 'try_later', detail: sent.error };
+    return { status: sent.status, text: sent.body.toString('utf8') };
   }
 
   // v3 token: reused until shortly before it expires; one request in flight at a time.
@@ -145,6 +148,7 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
 
   return {
     query: (kind, merOrderNo) => (options.apiVersion === 'v2' ? queryV2(kind, merOrderNo) : queryV3(kind, merOrderNo)),
+    close: () => client.close(),
   };
 }
 
@@ -170,10 +174,3 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Short and credential-free: the URL (with its sign) and the token never appear. */
-function describeError(error: unknown, timeoutMs: number): string {
-  const name = (error as { name?: string }).name;
-  if (name === 'TimeoutError' || name === 'AbortError') return `timeout after ${timeoutMs} ms`;
-  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  return code !== undefined ? `request failed: ${code}` : 'request failed';
-}

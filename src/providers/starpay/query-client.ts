@@ -1,6 +1,6 @@
 import { randomInt, sign, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import { createOutboundClient } from '../../net/outbound-http.js';
 import type { QueryAnswer, StateReport } from '../../domain/provider.js';
 import { decodeBody, EnvelopeError, parseJson } from './envelope.js';
 import { NotificationFieldError, toNotification } from './notification.js';
@@ -66,7 +66,7 @@ export function createStarpayQueryClient(options: StarpayQueryClientOptions): St
   const { mchId, merchantPrivateKey, platformKeys, timeoutMs, log } = options;
   const newMsgId = options.newMsgId ?? newStarpayMsgId;
   const baseUrl = options.apiUrl.replace(/\/+$/, '');
-  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const client = createOutboundClient({ timeoutMs, maxAnswerBytes: MAX_ANSWER_BYTES });
 
   async function ask(kind: StarpayQueryKind, orderRef: string, msgId: string): Promise<Asked> {
     const endpoint = STARPAY_QUERY_ENDPOINTS[kind];
@@ -75,25 +75,15 @@ export function createStarpayQueryClient(options: StarpayQueryClientOptions): St
     const signature = sign('sha256', Buffer.from(requestText, 'utf8'), merchantPrivateKey).toString('base64');
     const body = `{"request":${requestText},"signature":${JSON.stringify(signature)}}`;
 
-    let raw: Buffer;
-    try {
-      const response = await request(`${baseUrl}${endpoint.path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body,
-        dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (response.statusCode < 200 || response.statusCode > 299) {
-        await response.body.dump({ limit: MAX_ANSWER_BYTES }).catch(() => {});
-        return { done: { outcome: 'try_later', detail: `HTTP ${response.statusCode} from ${endpoint.path}` } };
-      }
-      raw = await readLimited(response.body, MAX_ANSWER_BYTES);
-    } catch (error) {
-      const err = error as Error;
-      const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError' || /timeout/i.test(err.message);
-      return { done: { outcome: 'try_later', detail: timedOut ? `no answer within ${timeoutMs} ms` : `request failed: ${err.message}` } };
-    }
+    const sent = await client.send(`${baseUrl}${endpoint.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body,
+      read: 'body',
+    });
+    if (!sent.ok) return { done: { outcome: 'try_later', detail: sent.error } };
+    if (sent.status < 200 || sent.status > 299) return { done: { outcome: 'try_later', detail: `HTTP ${sent.status} from ${endpoint.path}` } };
+    const raw = sent.body;
 
     let answer: { value: Record<string, unknown>; signedText: string };
     try {
@@ -126,7 +116,7 @@ export function createStarpayQueryClient(options: StarpayQueryClientOptions): St
         log?.warn({ kind, orderRef, msgId, attempt: attempt + 1 }, 'starpay refused the query msgid as repeated, asking again');
       }
     },
-    close: () => agent.close(),
+    close: () => client.close(),
   };
 }
 
@@ -180,13 +170,3 @@ function interpret(
   return { done: { outcome: 'found', report, msgId, providerUpdateTime: null, response } };
 }
 
-async function readLimited(body: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`answer larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
