@@ -27,9 +27,20 @@ export function minimalTransactionScript(sample: SignedNotification): string {
     type: `starpay.${sample.kind}.state_changed`,
     timestamp: new Date().toISOString(),
     data: {
-      provider: 'starpay', kind: sample.kind, orderRef: 'x'.repeat(30), source: 'notification', state: 'SUCCESS', previousState: null,
-      rawState: 'SUCCESS', amount: 1_000_000, paidAmount: null, expectedAmount: null, currency: 'PHP', trxDate: '2024-11-25T17:49:51+08:00',
-      errorCode: null, errorMessage: null,
+      provider: 'starpay',
+      kind: sample.kind,
+      orderRef: 'x'.repeat(30),
+      source: 'notification',
+      state: 'SUCCESS',
+      previousState: null,
+      rawState: 'SUCCESS',
+      amount: 1_000_000,
+      paidAmount: null,
+      expectedAmount: null,
+      currency: 'PHP',
+      trxDate: '2024-11-25T17:49:51+08:00',
+      errorCode: null,
+      errorMessage: null,
     },
   });
   const sql = `WITH k AS (SELECT CAST(gen_random_uuid() AS text) AS ref),
@@ -67,8 +78,22 @@ export async function runPgbench(
     const scriptFile = path.join(dir, 'minimal.sql');
     await writeFile(scriptFile, script);
     const perClient = Math.max(1, Math.ceil(transactions / concurrency));
-    const args = ['-n', '-M', 'prepared', '-c', String(concurrency), '-j', String(Math.min(threads, concurrency)), '-t', String(perClient),
-      '-f', scriptFile, '-l', `--log-prefix=${path.join(dir, 'log')}`, url];
+    const args = [
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(concurrency),
+      '-j',
+      String(Math.min(threads, concurrency)),
+      '-t',
+      String(perClient),
+      '-f',
+      scriptFile,
+      '-l',
+      `--log-prefix=${path.join(dir, 'log')}`,
+      url,
+    ];
     const started = performance.now();
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn('pgbench', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,7 +119,15 @@ export async function runPgbench(
     const processed = Number(/number of transactions actually processed: (\d+)/.exec(output)?.[1] ?? latencies.length);
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1] ?? Number.NaN);
     const failures: Record<string, number> = {};
-    if (code !== 0) failures[`pgbench exit ${code}: ${output.trim().split('\n').filter((l) => /error|abort/i.test(l)).slice(0, 2).join(' ')}`] = Math.max(1, perClient * concurrency - processed);
+    if (code !== 0)
+      failures[
+        `pgbench exit ${code}: ${output
+          .trim()
+          .split('\n')
+          .filter((l) => /error|abort/i.test(l))
+          .slice(0, 2)
+          .join(' ')}`
+      ] = Math.max(1, perClient * concurrency - processed);
     // pgbench's own rate excludes its connection set-up, as the pool-based ceiling's does.
     const seconds = Number.isFinite(tps) && tps > 0 ? processed / tps : wall;
     return { sent: processed, ok: code === 0 ? processed : 0, failures, seconds, latencies: Float64Array.from(latencies) };

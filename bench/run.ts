@@ -56,7 +56,10 @@ async function main(): Promise<void> {
 
   const stopCode = await env.service.stop();
   const loadAfter = loadAverage();
-  const file = path.join(options.outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}-${options.soak ? 'soak' : `n${options.n}-c${options.concurrency}`}.json`);
+  const file = path.join(
+    options.outDir,
+    `${startedAt.toISOString().replace(/[:.]/g, '-')}-${options.soak ? 'soak' : `n${options.n}-c${options.concurrency}`}.json`,
+  );
   await mkdir(options.outDir, { recursive: true });
   await writeFile(
     file,
@@ -95,7 +98,10 @@ function summarise(all: RoundReport[]) {
     },
     othersCores: rounds.some((r) => pick(r).cpu.others === null) ? null : round(median(rounds.map((r) => pick(r).cpu.others as number))),
     failed: rounds.reduce((sum, r) => sum + (pick(r).count - pick(r).ok), 0),
-    meanBatchSize: medianOf(rounds.map((r) => pick(r).batches?.meanSize ?? null), 1),
+    meanBatchSize: medianOf(
+      rounds.map((r) => pick(r).batches?.meanSize ?? null),
+      1,
+    ),
     forwardingLagMs: {
       p50: medianOf(rounds.map((r) => pick(r).forwardingLagMs?.p50 ?? null)),
       p99: medianOf(rounds.map((r) => pick(r).forwardingLagMs?.p99 ?? null)),
@@ -116,8 +122,14 @@ function summarise(all: RoundReport[]) {
       newToCeiling: round(median(rounds.map((r) => r.ratios.newToCeiling)), 3),
       duplicatesToCeiling: round(median(rounds.map((r) => r.ratios.duplicatesToCeiling)), 3),
       duplicatesToCeilingDuplicates: round(median(rounds.map((r) => r.ratios.duplicatesToCeilingDuplicates)), 3),
-      newToPgbench: medianOf(rounds.map((r) => r.ratios.newToPgbench), 3),
-      duplicatesToPgbench: medianOf(rounds.map((r) => r.ratios.duplicatesToPgbench), 3),
+      newToPgbench: medianOf(
+        rounds.map((r) => r.ratios.newToPgbench),
+        3,
+      ),
+      duplicatesToPgbench: medianOf(
+        rounds.map((r) => r.ratios.duplicatesToPgbench),
+        3,
+      ),
     },
   };
 }
@@ -141,7 +153,9 @@ function printTable(s: ReturnType<typeof summarise>, concurrency: number, steady
       ? ` (${s.noisyRoundsLeftOut} noisy round(s) left out)`
       : '';
   log(`medians of ${s.rounds} round(s), concurrency ${concurrency}${noise}:`);
-  log(`| ${'phase'.padEnd(34)} | ${'per s'.padStart(7)} | ${'p50 ms'.padStart(7)} | ${'p99 ms'.padStart(7)} | ${'ratio'.padStart(9)} | svc ms | pg ms  | batch | lag p99 |`);
+  log(
+    `| ${'phase'.padEnd(34)} | ${'per s'.padStart(7)} | ${'p50 ms'.padStart(7)} | ${'p99 ms'.padStart(7)} | ${'ratio'.padStart(9)} | svc ms | pg ms  | batch | lag p99 |`,
+  );
   log(`|${'-'.repeat(36)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(9)}|${'-'.repeat(11)}|--------|--------|-------|---------|`);
   log(row('HTTP, new notifications', s.newNotifications, pair(r.newToCeiling, r.newToPgbench)));
   log(row('HTTP, duplicates', s.duplicates, pair(r.duplicatesToCeiling, r.duplicatesToPgbench)));

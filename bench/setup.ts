@@ -54,7 +54,9 @@ export async function startEnvironment(options: BenchOptions, log: (line: string
     dataDir,
   });
   cleanups.push(() => service.stop());
-  log(`service: pid ${service.pid} at ${service.url}, LOG_LEVEL=${options.logLevel}, ${options.forward ? `forwarding to ${downstream.url}` : 'NOT forwarding (--no-forward)'}`);
+  log(
+    `service: pid ${service.pid} at ${service.url}, LOG_LEVEL=${options.logLevel}, ${options.forward ? `forwarding to ${downstream.url}` : 'NOT forwarding (--no-forward)'}`,
+  );
 
   const inspector = await openInspector(serviceDatabaseUrl);
   cleanups.push(() => inspector.close());

@@ -26,7 +26,13 @@ const server = await startBenchDatabase(process.env.DATABASE_URL);
 const downstream = await startDownstream();
 const url = await server.createDatabase('sizing', { migrate: true });
 const keys = generateRsaKeyPair();
-const config = loadConfig({ DATABASE_URL: url, STARPAY_PUBLIC_KEYS: keys.publicKeyPem, FORWARD_URLS: downstream.url, FORWARD_SECRET: SECRET, LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  DATABASE_URL: url,
+  STARPAY_PUBLIC_KEYS: keys.publicKeyPem,
+  FORWARD_URLS: downstream.url,
+  FORWARD_SECRET: SECRET,
+  LOG_LEVEL: 'silent',
+});
 const logger = createLogger('silent');
 const db = openDatabase(url);
 const providers = createProviders({ config, logger, starpayKeys: parsePublicKeys(keys.publicKeyPem) });

@@ -85,7 +85,15 @@ export async function runTracingCost(env: BenchEnvironment, options: BenchOption
       const databaseUrl = await env.database.createDatabase(`tracing_${mode}`);
       const extra: Record<string, string> = mode === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_BSP_SCHEDULE_DELAY: '200' } : {};
       const entry = mode === 'baseline' ? baselineEntry : undefined;
-      const service = await startService({ databaseUrl, publicKeyPem: env.keys.publicKeyPem, forwardUrls: [env.downstream.url], logLevel: options.logLevel, dataDir, extra, ...(entry === undefined ? {} : { entry }) });
+      const service = await startService({
+        databaseUrl,
+        publicKeyPem: env.keys.publicKeyPem,
+        forwardUrls: [env.downstream.url],
+        logLevel: options.logLevel,
+        dataDir,
+        extra,
+        ...(entry === undefined ? {} : { entry }),
+      });
       services.push({ mode, service, inspector: await openInspector(databaseUrl), client: createClient(service.url, options.concurrency) });
     }
     // Warm-up of each: JIT, pools, prepared statements, the exporter's connection.
@@ -114,7 +122,9 @@ export async function runTracingCost(env: BenchEnvironment, options: BenchOption
           noisy: cpu.others === null || cpu.others > NOISY_CORES,
         };
         rounds.push(measured);
-        log(`tracing ${s.mode.padEnd(8)} round ${r}: ${Math.round(measured.perSecond)}/s, service CPU ${measured.serviceCpuMs} ms per notification (ingest and delivery), others' CPU ${cpu.others ?? '?'} cores${measured.noisy ? ' (noisy)' : ''}`);
+        log(
+          `tracing ${s.mode.padEnd(8)} round ${r}: ${Math.round(measured.perSecond)}/s, service CPU ${measured.serviceCpuMs} ms per notification (ingest and delivery), others' CPU ${cpu.others ?? '?'} cores${measured.noisy ? ' (noisy)' : ''}`,
+        );
       }
     }
     const after = sink.exported();
@@ -140,7 +150,9 @@ export async function runTracingCost(env: BenchEnvironment, options: BenchOption
         `${off.perSecond}/s off, ${on.perSecond}/s on; ${report.spansExported.requests} exports, ${Math.round(report.spansExported.bytes / 1024)} KiB`,
     );
     if (report.baseline !== null) {
-      log(`tracing: off vs the baseline build (${report.baseline.entry}): ${off.serviceCpuMs} vs ${report.baseline.serviceCpuMs} ms, per round median ${report.offToBaseline}x`);
+      log(
+        `tracing: off vs the baseline build (${report.baseline.entry}): ${off.serviceCpuMs} vs ${report.baseline.serviceCpuMs} ms, per round median ${report.offToBaseline}x`,
+      );
     }
     return report;
   } finally {

@@ -80,7 +80,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { db: deps.db });
   await app.register(metricsRoutes, { metrics });
   await app.register(notifyRoutes, { config: deps.config, db: deps.db, providers: deps.providers, metrics, targetsFor });
-  await app.register(opsRoutes, { prefix: '/ops', config: deps.config, db: deps.db, providers: deps.providers, reconciler, destinations: deps.destinations, targetsFor });
+  await app.register(opsRoutes, {
+    prefix: '/ops',
+    config: deps.config,
+    db: deps.db,
+    providers: deps.providers,
+    reconciler,
+    destinations: deps.destinations,
+    targetsFor,
+  });
   await app.register(consoleRoutes, { sso: { config: deps.config, db: deps.db } });
   return app;
 }

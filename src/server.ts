@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   // Tracing only with OTEL_EXPORTER_OTLP_ENDPOINT: without it the SDK is never even loaded.
   const tracing = config.tracing === undefined ? undefined : (await import('./telemetry/sdk.js')).startTracing(config.tracing);
-  if (config.tracing !== undefined) log.info({ protocol: config.tracing.protocol, serviceName: config.tracing.serviceName }, 'tracing: spans go to the OTLP endpoint');
+  if (config.tracing !== undefined)
+    log.info({ protocol: config.tracing.protocol, serviceName: config.tracing.serviceName }, 'tracing: spans go to the OTLP endpoint');
 
   // Without DATABASE_URL this process owns DATA_DIR's embedded database: a second start on the same
   // DATA_DIR stops here, before it writes anything there or touches the running one's database.
@@ -59,14 +60,19 @@ async function main(): Promise<void> {
     keyFile: config.starpayApi?.merchantPrivateKeyFile,
   });
   const providers = createProviders({ config, starpayKeys: starpay.keys, starpayMerchantKey, logger: log });
-  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
+  const destinations = createDestinations(config.forward.urls, {
+    timeoutMs: config.forward.timeoutMs,
+    webhookSecret: config.forward.secret,
+    providerNames: PROVIDER_NAMES,
+  });
   for (const provider of providers) {
     if (!provider.configured) log.info({ provider: provider.name }, 'provider not configured: its notifications are refused');
   }
   // What a newcomer would otherwise find out by a 401 or a missing webhook.
   if (destinations.length === 0) log.info('FORWARD_URLS is unset: state changes are kept but forwarded nowhere');
   else log.info({ destinations: destinations.map((destination) => destination.id) }, 'forwarding state changes');
-  if (config.opsTokens.length === 0 && config.oidc === undefined) log.warn('no ops token (OPS_TOKENS, OPS_API_TOKEN) and no single sign-on: /ops and the console refuse everyone');
+  if (config.opsTokens.length === 0 && config.oidc === undefined)
+    log.warn('no ops token (OPS_TOKENS, OPS_API_TOKEN) and no single sign-on: /ops and the console refuse everyone');
 
   // Everything started below is stopped, in reverse, on every exit path this process controls.
   const started: { embedded?: EmbeddedDatabase; db?: Database; app?: FastifyInstance; forwarder?: Forwarder; jobs: Job[] } = { jobs: [] };

@@ -81,7 +81,17 @@ export async function createServices(input: ServicesInput): Promise<Services> {
     metrics,
     ...(input.reconcilePollMs === undefined ? {} : { pollMs: input.reconcilePollMs }),
   });
-  const app = await buildApp({ config, db, providers, destinations: destinationIds, logger, metrics, reconciler, targetsFor, tracingPlugin: input.tracingPlugin });
+  const app = await buildApp({
+    config,
+    db,
+    providers,
+    destinations: destinationIds,
+    logger,
+    metrics,
+    reconciler,
+    targetsFor,
+    tracingPlugin: input.tracingPlugin,
+  });
 
   const forwarder =
     destinations.length === 0

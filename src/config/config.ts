@@ -33,17 +33,15 @@ const destinationUrl = z.string().refine((value) => URL.canParse(value), 'each e
 
 /** `2m,5m,15m,1h,6h,24h` → milliseconds; units s, m, h, d. */
 const DURATION_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const schedule = z
-  .string()
-  .transform((value, ctx) => {
-    const slots = value.split(',').map((item) => item.trim());
-    const parsed = slots.map((slot) => /^(\d+)([smhd])$/.exec(slot));
-    if (slots.length === 0 || parsed.some((match) => match === null || Number(match[1]) === 0)) {
-      ctx.addIssue({ code: 'custom', message: 'must be positive durations like 2m,5m,1h,1d separated by commas' });
-      return z.NEVER;
-    }
-    return parsed.map((match) => Number(match?.[1]) * DURATION_MS[match?.[2] as keyof typeof DURATION_MS]);
-  });
+const schedule = z.string().transform((value, ctx) => {
+  const slots = value.split(',').map((item) => item.trim());
+  const parsed = slots.map((slot) => /^(\d+)([smhd])$/.exec(slot));
+  if (slots.length === 0 || parsed.some((match) => match === null || Number(match[1]) === 0)) {
+    ctx.addIssue({ code: 'custom', message: 'must be positive durations like 2m,5m,1h,1d separated by commas' });
+    return z.NEVER;
+  }
+  return parsed.map((match) => Number(match?.[1]) * DURATION_MS[match?.[2] as keyof typeof DURATION_MS]);
+});
 
 /** One duration (`90d`, `10m`, `30s`) → milliseconds. */
 const duration = z.string().transform((value, ctx) => {
@@ -73,7 +71,9 @@ export const EnvSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port'),
     HOST: z.string().default('0.0.0.0').describe('bind address'),
     DATABASE_URL: optionalText.describe('PostgreSQL URL; unset starts an embedded PostgreSQL under DATA_DIR'),
-    DATABASE_DIRECT_URL: optionalText.describe('direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls'),
+    DATABASE_DIRECT_URL: optionalText.describe(
+      'direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls',
+    ),
     DATA_DIR: z.string().default('./.data').describe('embedded database and development key pair'),
     STARPAY_PUBLIC_KEYS: optionalText.describe('Starpay platform public keys, PEM or base64 DER, comma or blank-line separated'),
     STARPAY_PUBLIC_KEYS_FILE: optionalText.describe('file holding STARPAY_PUBLIC_KEYS'),
@@ -81,7 +81,9 @@ export const EnvSchema = z
     STARPAY_API_URL: optionalText.pipe(httpUrl.optional()).describe('Starpay API base URL; unset: Starpay orders are never queried'),
     STARPAY_MERCHANT_PRIVATE_KEY: optionalText.describe("the merchant's RSA private key (PEM PKCS#8 or PKCS#1) signing Starpay queries"),
     STARPAY_MERCHANT_PRIVATE_KEY_FILE: optionalText.describe('file holding STARPAY_MERCHANT_PRIVATE_KEY'),
-    STARPAGO_API_URL: optionalText.pipe(httpUrl.optional()).describe('StarPago API base URL; unset: StarPago orders are never queried and v3 callbacks are refused'),
+    STARPAGO_API_URL: optionalText
+      .pipe(httpUrl.optional())
+      .describe('StarPago API base URL; unset: StarPago orders are never queried and v3 callbacks are refused'),
     STARPAGO_APP_ID: optionalText.describe('StarPago appId'),
     STARPAGO_APP_SECRET: optionalText.describe('StarPago appSecret: the v2 signing key and the v3 token grant'),
     STARPAGO_API_VERSION: z.enum(['v2', 'v3']).default('v3').describe('which StarPago query API to call'),
@@ -113,19 +115,16 @@ export const EnvSchema = z
       .default(2)
       .describe('most notification batches being written at once; notifications arriving meanwhile join the next batch'),
     OPS_RATE_LIMIT: z.coerce.number().int().min(0).default(300).describe('/ops requests per minute and client IP; 0 disables'),
-    NOTIFY_RATE_LIMIT: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(6000)
-      .describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
+    NOTIFY_RATE_LIMIT: z.coerce.number().int().min(0).default(6000).describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
     RAW_BODY_RETENTION: z.string().default('90d').pipe(duration).describe("how long a notification's request body and parsed request are kept"),
     ATTEMPT_LOG_RETENTION: z.string().default('30d').pipe(duration).describe("how long a delivered delivery's attempt records are kept"),
     PURGE_INTERVAL: z.string().default('10m').pipe(duration).describe('how often the retention purge runs'),
     SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(httpUrl.optional()).describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalText
+      .pipe(httpUrl.optional())
+      .describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
     OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf').describe('OTLP/HTTP encoding of the exported traces'),
     OTEL_SERVICE_NAME: z.string().default('payment-notification-receiver').describe("the traces' service.name"),
   })
@@ -175,8 +174,10 @@ export const EnvSchema = z
     }
     if (env.OPS_API_TOKEN === undefined && env.OPS_TOKENS === undefined) problem('OPS_API_TOKEN', 'or OPS_TOKENS is required in production');
     // An ID token from an issuer reached over plain HTTP proves nothing: anyone on the path could answer.
-    if (env.OIDC_ISSUER_URL !== undefined && !isHttpsOrLoopback(env.OIDC_ISSUER_URL)) problem('OIDC_ISSUER_URL', 'must be https:// in production (or a loopback address)');
-    if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH) problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
+    if (env.OIDC_ISSUER_URL !== undefined && !isHttpsOrLoopback(env.OIDC_ISSUER_URL))
+      problem('OIDC_ISSUER_URL', 'must be https:// in production (or a loopback address)');
+    if (env.OPS_API_TOKEN !== undefined && env.OPS_API_TOKEN.length < MIN_OPS_TOKEN_LENGTH)
+      problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
     if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
   });
 

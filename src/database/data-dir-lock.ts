@@ -30,7 +30,8 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
     const holder = await readFile(file, 'utf8').catch(() => undefined);
     if (holder !== undefined) {
       const pid = Number(holder.split('\n')[0]);
-      if (isOwnerAlive(holder)) throw new DataDirBusyError(`DATA_DIR ${directory} is in use by another running service (pid ${pid}); stop it first or give this one another DATA_DIR`);
+      if (isOwnerAlive(holder))
+        throw new DataDirBusyError(`DATA_DIR ${directory} is in use by another running service (pid ${pid}); stop it first or give this one another DATA_DIR`);
       await unlink(file).catch(() => {});
     }
     const staged = `${file}.${process.pid}.tmp`;
@@ -79,4 +80,3 @@ function startTimeOf(pid: number): string | undefined {
     return undefined;
   }
 }
-

@@ -1,11 +1,4 @@
-import {
-  jetstream,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, DestinationOptions, OutboundEvent } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
@@ -119,10 +112,9 @@ export function createNatsDestination(url: URL, options: DestinationOptions): Na
         // Adding a stream with the same configuration twice succeeds, so replicas may race here.
         await jsm.streams.add({ name: target.stream, subjects: streamSubjects });
       } catch (addError) {
-        throw new Error(
-          `no stream captures ${subject} and stream ${target.stream} could not be created: ${describeError(addError, secrets)}`,
-          { cause: addError },
-        );
+        throw new Error(`no stream captures ${subject} and stream ${target.stream} could not be created: ${describeError(addError, secrets)}`, {
+          cause: addError,
+        });
       }
     }
     captured.add(subject);

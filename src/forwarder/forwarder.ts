@@ -158,7 +158,14 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     const error = result.ok || statusCode !== null ? null : result.error;
     const recorded = await record({ delivery, attempt: { startedAt, durationMs, statusCode, error }, outcome });
     span?.setAttributes({ 'receiver.outcome': outcome.status, ...(statusCode === null ? {} : { 'http.response.status_code': statusCode }) });
-    const facts = { deliveryId: delivery.id, eventId: delivery.eventId, destination: delivery.url, attempts, statusCode, error: result.ok ? undefined : result.error };
+    const facts = {
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      destination: delivery.url,
+      attempts,
+      statusCode,
+      error: result.ok ? undefined : result.error,
+    };
     if (!recorded) {
       logger.warn(facts, 'delivery attempt not recorded: another worker took the delivery over');
       return;

@@ -12,12 +12,7 @@ export interface Job {
  * A job that runs `work` every `intervalMs` (never two runs at once; a failed run is logged and the
  * next one comes on time). `work` may return a shorter wait, to come back sooner when it has more.
  */
-export function periodicJob(
-  name: string,
-  intervalMs: number,
-  work: () => Promise<number | void>,
-  logger: FastifyBaseLogger,
-): Job & { runNow(): void } {
+export function periodicJob(name: string, intervalMs: number, work: () => Promise<number | void>, logger: FastifyBaseLogger): Job & { runNow(): void } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = true;

@@ -38,9 +38,7 @@ export interface ReconcilerDeps {
 }
 
 /** What one question to a provider came to. */
-export type AskResult =
-  | { outcome: Transition | 'not_found'; providerState: string | null }
-  | { outcome: 'try_later' | 'config_error'; detail: string };
+export type AskResult = { outcome: Transition | 'not_found'; providerState: string | null } | { outcome: 'try_later' | 'config_error'; detail: string };
 
 export interface Reconciler {
   /** The schedule's background job: runDue() every second or so. */
@@ -105,7 +103,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       case 'found': {
         const providerState = answer.report.rawState;
         const auditOf =
-          audit === undefined ? undefined : (result: { outcome: string }) => audit({ outcome: askerOutcome(result.outcome), providerState, state: answer.report.state });
+          audit === undefined
+            ? undefined
+            : (result: { outcome: string }) => audit({ outcome: askerOutcome(result.outcome), providerState, state: answer.report.state });
         const result = await recordQueryAnswer(pool, answer, deps.targetsFor(provider, kind), askedAt, auditOf, activeTraceparent());
         deps.metrics.queries.inc({ ...labels, outcome: result.outcome });
         const quiet = result.outcome === 'unchanged';

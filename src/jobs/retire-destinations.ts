@@ -12,11 +12,7 @@ const RETIRE_EVERY_MS = 60_000;
  * no longer configured become dead with DESTINATION_REMOVED: also those another replica with an
  * older configuration keeps writing during a rolling deploy.
  */
-export function retireDestinationsJob(
-  pool: pg.Pool,
-  destinations: readonly { url: string; id: string }[],
-  logger: FastifyBaseLogger,
-): Job {
+export function retireDestinationsJob(pool: pg.Pool, destinations: readonly { url: string; id: string }[], logger: FastifyBaseLogger): Job {
   let adopted = false;
   const ids = destinations.map((destination) => destination.id);
   return periodicJob(

@@ -6,11 +6,9 @@ import { isDatabaseReady } from '../store/database.js';
 const StatusSchema = z.object({ status: z.string() });
 
 export async function healthRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
-  app.get(
-    '/healthz',
-    { schema: { tags: ['operations'], summary: 'Liveness: 200 while the process runs', response: { 200: StatusSchema } } },
-    async () => ({ status: 'ok' }),
-  );
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness: 200 while the process runs', response: { 200: StatusSchema } } }, async () => ({
+    status: 'ok',
+  }));
   app.get(
     '/readyz',
     {

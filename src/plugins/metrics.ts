@@ -30,7 +30,10 @@ export function createMetrics(sources: MetricsSources = {}) {
   // by a scrape: a scrape that counted rows would scan tables as often as Prometheus asks.
   const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
   const outboxBacklog = gauge('receiver_outbox_backlog', `Deliveries still pending (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
-  const deadDeliveries = gauge('receiver_dead_deliveries', `Deliveries that ran out of attempts and wait for a retry (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
+  const deadDeliveries = gauge(
+    'receiver_dead_deliveries',
+    `Deliveries that ran out of attempts and wait for a retry (counted every ${GAUGE_REFRESH_MS / 1000} s)`,
+  );
   const pendingOrders = gauge('receiver_pending_orders', `Orders still PENDING (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
   const staleOrders = gauge('receiver_stale_orders', `Orders still PENDING after the last reconciliation slot (counted every ${GAUGE_REFRESH_MS / 1000} s)`);
   const amountMismatches = gauge(

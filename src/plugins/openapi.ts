@@ -17,7 +17,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Payment notification receiver',
         version: VERSION,
-        description: 'Receives Starpay and StarPago notifications, keeps order state, asks the providers when a notification does not come, and forwards state changes to webhooks and message brokers.',
+        description:
+          'Receives Starpay and StarPago notifications, keeps order state, asks the providers when a notification does not come, and forwards state changes to webhooks and message brokers.',
       },
       tags: [
         { name: 'notifications', description: 'Endpoints the payment providers post their notifications to' },

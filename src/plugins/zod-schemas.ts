@@ -24,8 +24,7 @@ export function useZodSchemas(app: FastifyInstance): void {
 /** A 400 naming the first bad parameter, e.g. `invalid parameter: limit (Too big: …)`. */
 export function invalidParameter(error: z.ZodError): AppError {
   const issue = error.issues[0];
-  const name =
-    issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.join('.') ?? '') || 'parameter';
+  const name = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.join('.') ?? '') || 'parameter';
   const message = `invalid parameter: ${name}${issue === undefined ? '' : ` (${issue.message})`}`;
   return new AppError('INVALID_PARAMETER', message, message);
 }

@@ -4,10 +4,7 @@ import { starpagoSandbox } from './starpago-sandbox.js';
 import { starpaySandbox } from './starpay-sandbox.js';
 
 /** Every fake provider API the sandbox runs; a provider is one entry. */
-const SANDBOX_APIS: readonly SandboxApi[] = [
-  starpaySandbox,
-  starpagoSandbox,
-];
+const SANDBOX_APIS: readonly SandboxApi[] = [starpaySandbox, starpagoSandbox];
 
 /** `npm run sandbox`: fake provider APIs for a local service to query; the only sandbox file that touches process. */
 async function main(): Promise<void> {

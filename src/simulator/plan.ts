@@ -117,11 +117,7 @@ function truthOf(kind: NotificationKind, final: RequestFields): FakeStarpayOrder
 }
 
 /** Field order as in Starpay's samples: 6.5 lists trxDate first; the others start with code and msgId. */
-function baseFields(
-  random: Random,
-  kind: NotificationKind,
-  order: { orderRef: string; amount: number; mchId: string; now: Date },
-): RequestFields {
+function baseFields(random: Random, kind: NotificationKind, order: { orderRef: string; amount: number; mchId: string; now: Date }): RequestFields {
   const trxDate = starpayDate(order.now, 0);
   if (kind === 'static-qr') {
     return {

@@ -22,8 +22,16 @@ export async function registerTruth(
   await inBatches(queryable, options.concurrency ?? 8, async (order) => {
     const origin = new URL(order.provider === 'starpay' ? options.starpayApi : options.starpagoApi).origin;
     const url = `${origin}/sandbox/${order.provider}/orders/${order.kind}/${encodeURIComponent(order.orderRef)}`;
-    const response = await send(url, 'PUT', {}, JSON.stringify(order.truth), options.timeoutMs, `the fake ${order.provider} API at ${origin}: start it with npm run sandbox, or pass --${order.provider}-api`);
-    if (!response.ok) throw new RegistrationError(`the fake ${order.provider} API refused order ${order.orderRef}: HTTP ${response.status} ${await response.text()}`);
+    const response = await send(
+      url,
+      'PUT',
+      {},
+      JSON.stringify(order.truth),
+      options.timeoutMs,
+      `the fake ${order.provider} API at ${origin}: start it with npm run sandbox, or pass --${order.provider}-api`,
+    );
+    if (!response.ok)
+      throw new RegistrationError(`the fake ${order.provider} API refused order ${order.orderRef}: HTTP ${response.status} ${await response.text()}`);
   });
   return queryable.length;
 }
@@ -33,10 +41,7 @@ export async function registerTruth(
  * when it creates one: `PUT /ops/orders/:kind/:orderRef` with its amount in minor units. Static-QR
  * payments are left out: the payer starts them, so the merchant learns of them by notification.
  */
-export async function registerWithService(
-  orders: readonly SimulatedOrder[],
-  options: RegisterOptions & { url: string; opsToken: string },
-): Promise<number> {
+export async function registerWithService(orders: readonly SimulatedOrder[], options: RegisterOptions & { url: string; opsToken: string }): Promise<number> {
   const created = orders.filter(isQueryable);
   const base = options.url.replace(/\/+$/, '');
   await inBatches(created, options.concurrency ?? 8, async (order) => {
@@ -46,9 +51,12 @@ export async function registerWithService(
     const response = await send(url, 'PUT', headers, body, options.timeoutMs, `the service at ${base}`);
     if (response.status === 200 || response.status === 201) return;
     const text = (await response.text()).slice(0, 300);
-    if (response.status === 401) throw new RegistrationError(`the service refused the ops token (401): pass --ops-token or set OPS_API_TOKEN as the service has it`);
+    if (response.status === 401)
+      throw new RegistrationError(`the service refused the ops token (401): pass --ops-token or set OPS_API_TOKEN as the service has it`);
     const hint = response.status === 404 ? ' (a service that cannot register orders yet?)' : '';
-    throw new RegistrationError(`the service did not register ${order.kind} ${order.orderRef}: PUT /ops/orders answered HTTP ${response.status}${hint} ${text}`);
+    throw new RegistrationError(
+      `the service did not register ${order.kind} ${order.orderRef}: PUT /ops/orders answered HTTP ${response.status}${hint} ${text}`,
+    );
   });
   return created.length;
 }

@@ -144,7 +144,8 @@ function encoder(orders: readonly SimulatedOrder[], options: RunOptions): (order
   const forgeryKey = options.forgeryKey ?? (needsForgery ? throwawayKey() : options.privateKey);
   return (order, notification) => {
     if (order.provider === 'starpago') {
-      if (notification.role !== 'forged' && order.generation === 'v2' && options.appSecret === undefined) throw new Error('StarPago v2 callbacks need the app secret');
+      if (notification.role !== 'forged' && order.generation === 'v2' && options.appSecret === undefined)
+        throw new Error('StarPago v2 callbacks need the app secret');
       return encodeStarpagoCallback(notification as StarpagoNotificationPlan, options.appSecret ?? '');
     }
     const key = notification.role === 'forged' ? forgeryKey : options.privateKey;

@@ -44,7 +44,13 @@ export function planSimulation(options: SimulationPlanOptions): SimulatedOrder[]
   const starpago =
     count('starpago') === 0
       ? []
-      : planStarpagoOrders({ ...options, kinds: options.starpagoKinds, generation: options.starpagoVersion, orders: count('starpago'), seed: streamSeed(options.seed, 1) });
+      : planStarpagoOrders({
+          ...options,
+          kinds: options.starpagoKinds,
+          generation: options.starpagoVersion,
+          orders: count('starpago'),
+          seed: streamSeed(options.seed, 1),
+        });
   const merged = sequence.map((provider) => (provider === 'starpay' ? starpay.shift() : starpago.shift()) as SimulatedOrder);
   return loseFinals(merged, options.lose, streamSeed(options.seed, 2));
 }

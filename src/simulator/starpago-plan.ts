@@ -85,7 +85,8 @@ export function planStarpagoOrders(options: StarpagoPlanOptions): StarpagoOrderP
 function planOrder(random: Random, kind: StarpagoKind, generation: StarpagoGeneration, now: number): StarpagoOrderPlan {
   const currency = random.pick(STARPAGO_CURRENCIES);
   const digits = currencyDigits(currency);
-  const amount = digits === 0 ? random.int(10, 5_000) * 1_000 : random.int(1, 5_000) * 10 ** digits + (random.next() < 0.4 ? random.int(1, 10 ** digits - 1) : 0);
+  const amount =
+    digits === 0 ? random.int(10, 5_000) * 1_000 : random.int(1, 5_000) * 10 ** digits + (random.next() < 0.4 ? random.int(1, 10 ** digits - 1) : 0);
   const failed = random.next() < 0.2;
   const orderRef = random.digits(20);
   const createTime = now - random.int(60_000, 600_000);
@@ -132,11 +133,15 @@ function forgery(random: Random, order: StarpagoOrderPlan): StarpagoNotification
   const inflated = amountField(order.amount * 10, digits, order.generation);
   if (order.generation === 'v2') return callback(random, 'forged', { ...withoutOutcome(genuine), amount: inflated, orderStatus: 2 }, 'v2');
   if (random.next() < 0.5) {
-    return callback(random, 'forged', { ...withoutOutcome(genuine), merOrderNo: random.digits(20), orderNo: random.digits(26), status: 'PAID', amount: inflated, paidAmount: inflated }, 'v3');
+    return callback(
+      random,
+      'forged',
+      { ...withoutOutcome(genuine), merOrderNo: random.digits(20), orderNo: random.digits(26), status: 'PAID', amount: inflated, paidAmount: inflated },
+      'v3',
+    );
   }
-  const contrary: StarpagoFields = order.state === 'SUCCESS'
-    ? { status: 'FAILED', message: random.pick(FAILURES) }
-    : { status: 'PAID', amount: inflated, paidAmount: inflated };
+  const contrary: StarpagoFields =
+    order.state === 'SUCCESS' ? { status: 'FAILED', message: random.pick(FAILURES) } : { status: 'PAID', amount: inflated, paidAmount: inflated };
   return callback(random, 'forged', { ...withoutOutcome(genuine), ...contrary, updateTime: Number(genuine.updateTime) + 500 }, 'v3');
 }
 

@@ -21,7 +21,11 @@ export function starpagoBody(fields: StarpagoFields, sign: string | null, form =
 }
 
 /** A v2 callback is signed with the app secret; a forged one with a secret nobody shares. */
-export function encodeStarpagoCallback(notification: StarpagoNotificationPlan, appSecret: string, forgerySecret: string = randomBytes(16).toString('hex')): EncodedBody {
+export function encodeStarpagoCallback(
+  notification: StarpagoNotificationPlan,
+  appSecret: string,
+  forgerySecret: string = randomBytes(16).toString('hex'),
+): EncodedBody {
   const secret = notification.role === 'forged' ? forgerySecret : appSecret;
   const sign = notification.signed ? signParams(notification.fields, secret) : null;
   return starpagoBody(notification.fields, sign, notification.form);

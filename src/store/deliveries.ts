@@ -42,7 +42,12 @@ export async function listDeliveries(prisma: PrismaClient, query: DeliveryListQu
     take: query.limit + 1,
   });
   const held = await heldByOf(prisma, rows);
-  return toPage(rows, query.limit, (row) => deliveryView(row, held.get(row.id)), (row) => row.id);
+  return toPage(
+    rows,
+    query.limit,
+    (row) => deliveryView(row, held.get(row.id)),
+    (row) => row.id,
+  );
 }
 
 export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-found' | 'already-delivered' | 'destination-removed';
@@ -52,12 +57,7 @@ export type RetryResult = { retried: ReturnType<typeof deliveryView> } | 'not-fo
  * the forwarders; `attempts` is kept, so the history stays true. A retry done is audited in its
  * transaction by `audit` (given what changed).
  */
-export async function retryDelivery(
-  db: Database,
-  id: bigint,
-  destinations: readonly string[],
-  audit: AuditEntryOf,
-): Promise<RetryResult> {
+export async function retryDelivery(db: Database, id: bigint, destinations: readonly string[], audit: AuditEntryOf): Promise<RetryResult> {
   const result = await db.prisma.$transaction(async (tx): Promise<RetryResult> => {
     const before = await tx.$queryRaw<{ status: string }[]>`SELECT status FROM deliveries WHERE id = ${id} FOR UPDATE`;
     // The database's clock, not the app's: the forwarder compares next_attempt_at with now().

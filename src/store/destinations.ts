@@ -41,10 +41,10 @@ export function stateOf(row: Pick<HealthRow, 'paused' | 'opened_at'> | undefined
 /** Gives every configured destination its health row (a new one is healthy); existing rows are kept. */
 export async function registerDestinations(pool: pg.Pool, destinations: readonly DestinationRef[]): Promise<void> {
   if (destinations.length === 0) return;
-  await pool.query(
-    `INSERT INTO destinations (url, id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (url) DO NOTHING`,
-    [destinations.map((destination) => destination.url), destinations.map((destination) => destination.id)],
-  );
+  await pool.query(`INSERT INTO destinations (url, id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (url) DO NOTHING`, [
+    destinations.map((destination) => destination.url),
+    destinations.map((destination) => destination.id),
+  ]);
 }
 
 /** Health and pending/dead counts of the given destinations, in their order. */
@@ -100,14 +100,18 @@ export async function destinationStates(pool: pg.Pool, destinations: readonly De
 export async function setPaused(pool: pg.Pool, destination: DestinationRef, paused: boolean, audit: AuditEntryOf): Promise<void> {
   await inTransaction(pool, async (client) => {
     const before = await client.query<{ paused: boolean }>('SELECT paused FROM destinations WHERE url = $1 FOR UPDATE', [destination.url]);
-    await client.query(
-      `INSERT INTO destinations (url, id, paused) VALUES ($1, $2, $3) ON CONFLICT (url) DO UPDATE SET paused = excluded.paused`,
-      [destination.url, destination.id, paused],
-    );
+    await client.query(`INSERT INTO destinations (url, id, paused) VALUES ($1, $2, $3) ON CONFLICT (url) DO UPDATE SET paused = excluded.paused`, [
+      destination.url,
+      destination.id,
+      paused,
+    ]);
     const madeDue = paused
       ? 0
-      : ((await client.query(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = $1 AND next_attempt_at > now()`, [destination.url]))
-          .rowCount ?? 0);
+      : ((
+          await client.query(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending' AND url = $1 AND next_attempt_at > now()`, [
+            destination.url,
+          ])
+        ).rowCount ?? 0);
     await recordAudit(client, audit({ wasPaused: before.rows[0]?.paused ?? false, paused, ...(paused ? {} : { madeDue }) }));
   });
   if (!paused) wakeForwarders(pool);

@@ -36,9 +36,25 @@ export const INGEST_STATEMENT = {
 export function ingestParameters(n: Notification, targets: IngestTargets): unknown[] {
   const t = storableText;
   return [
-    n.provider, n.kind, t(n.orderRef), t(n.dedupKey), t(n.msgId), n.status, t(n.rawState), n.state, n.amount, n.paidAmount,
-    t(n.currency), t(n.trxDate), t(n.errorCode), t(n.errorMessage), toJsonb(n.request), t(n.signedText), n.signature,
-    targets.destinations, targets.firstQueryAfterMs,
+    n.provider,
+    n.kind,
+    t(n.orderRef),
+    t(n.dedupKey),
+    t(n.msgId),
+    n.status,
+    t(n.rawState),
+    n.state,
+    n.amount,
+    n.paidAmount,
+    t(n.currency),
+    t(n.trxDate),
+    t(n.errorCode),
+    t(n.errorMessage),
+    toJsonb(n.request),
+    t(n.signedText),
+    n.signature,
+    targets.destinations,
+    targets.firstQueryAfterMs,
   ];
 }
 
@@ -82,8 +98,14 @@ export async function recordRejection(pool: pg.Pool, rejection: Rejection): Prom
            ON CONFLICT (kind, dedup_key) WHERE dedup_key LIKE 'body:%'
            DO UPDATE SET delivery_count = n.delivery_count + 1, last_received_at = now(), reason = EXCLUDED.reason`,
     values: [
-      rejection.kind, storableText(clipForLog(rejection.orderRef)), storableText(clipForLog(rejection.msgId)), `body:${bodyHash}`, rejection.reason,
-      kept.request === undefined ? null : JSON.stringify(kept.request), kept.body, rejection.provider,
+      rejection.kind,
+      storableText(clipForLog(rejection.orderRef)),
+      storableText(clipForLog(rejection.msgId)),
+      `body:${bodyHash}`,
+      rejection.reason,
+      kept.request === undefined ? null : JSON.stringify(kept.request),
+      kept.body,
+      rejection.provider,
     ],
   });
 }

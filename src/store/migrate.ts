@@ -83,10 +83,7 @@ async function applyFunctions(client: pg.PoolClient, functionsDir: string): Prom
     await client.query(`CREATE TABLE IF NOT EXISTS schema_functions (
       name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Map(
-      (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_functions')).rows.map((row) => [
-        row.name,
-        row.checksum,
-      ]),
+      (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_functions')).rows.map((row) => [row.name, row.checksum]),
     );
     const changed = sources.filter((source) => done.get(source.name) !== source.checksum);
     for (const { name, sql, checksum } of changed) {

@@ -13,10 +13,7 @@ export interface NotificationListQuery {
 }
 
 /** Notifications, accepted and rejected, newest first (by id: the order they were first received). */
-export async function listNotifications(
-  prisma: PrismaClient,
-  query: NotificationListQuery,
-): Promise<Page<ReturnType<typeof notificationView>, bigint>> {
+export async function listNotifications(prisma: PrismaClient, query: NotificationListQuery): Promise<Page<ReturnType<typeof notificationView>, bigint>> {
   const rows = await prisma.notification.findMany({
     where: { status: query.status, source: query.source, kind: query.kind, orderRef: query.orderRef, id: { lt: query.after } },
     orderBy: { id: 'desc' },

@@ -145,7 +145,12 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
     await recordAudit(
       tx,
       audit(
-        { created: row.created, previousExpectedAmount: previousExpectedAmount === null ? null : Number(previousExpectedAmount), expectedAmount: amount, currency },
+        {
+          created: row.created,
+          previousExpectedAmount: previousExpectedAmount === null ? null : Number(previousExpectedAmount),
+          expectedAmount: amount,
+          currency,
+        },
         row.created ? 201 : 200,
       ),
     );

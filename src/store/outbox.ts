@@ -176,10 +176,10 @@ export const CLAIM_DUE_DELIVERIES = {
 export async function adoptRedactedUrls(pool: pg.Pool, destinations: readonly { url: string; id: string }[]): Promise<number> {
   const renames = destinations.filter((destination) => destination.url !== destination.id);
   if (renames.length === 0) return 0;
-  const result = await pool.query(
-    `UPDATE deliveries d SET url = r.id FROM unnest($1::text[], $2::text[]) AS r (url, id) WHERE d.url = r.url`,
-    [renames.map((rename) => rename.url), renames.map((rename) => rename.id)],
-  );
+  const result = await pool.query(`UPDATE deliveries d SET url = r.id FROM unnest($1::text[], $2::text[]) AS r (url, id) WHERE d.url = r.url`, [
+    renames.map((rename) => rename.url),
+    renames.map((rename) => rename.id),
+  ]);
   return result.rowCount ?? 0;
 }
 
@@ -312,9 +312,7 @@ export async function recordAttempts(pool: pg.Pool, results: readonly AttemptRes
       results.map((r) => r.delivery.attempts),
       results.map((r) => r.outcome.status),
       results.map((r) => (r.outcome.status === 'pending' ? r.outcome.nextAttemptAt : null)),
-      results.map((r) =>
-        r.attempt.error ?? (r.attempt.statusCode !== null && r.outcome.status !== 'delivered' ? `HTTP ${r.attempt.statusCode}` : null),
-      ),
+      results.map((r) => r.attempt.error ?? (r.attempt.statusCode !== null && r.outcome.status !== 'delivered' ? `HTTP ${r.attempt.statusCode}` : null)),
       results.map((r) => r.attempt.startedAt),
       results.map((r) => r.attempt.durationMs),
       results.map((r) => r.attempt.statusCode),

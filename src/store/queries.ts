@@ -55,9 +55,23 @@ export async function recordQueryAnswer(
       text: `SELECT outcome, event_id FROM record_query_answer(
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
       values: [
-        r.provider, r.kind, t(r.orderRef), answerKey(answer), t(answer.msgId), t(r.rawState), r.state, r.amount, r.paidAmount,
-        t(r.currency), t(r.trxDate), t(r.errorCode), t(r.errorMessage), toJsonb(answer.response), targets.destinations,
-        targets.firstQueryAfterMs, askedAt,
+        r.provider,
+        r.kind,
+        t(r.orderRef),
+        answerKey(answer),
+        t(answer.msgId),
+        t(r.rawState),
+        r.state,
+        r.amount,
+        r.paidAmount,
+        t(r.currency),
+        t(r.trxDate),
+        t(r.errorCode),
+        t(r.errorMessage),
+        toJsonb(answer.response),
+        targets.destinations,
+        targets.firstQueryAfterMs,
+        askedAt,
       ],
     });
     const row = rows[0];
@@ -199,10 +213,10 @@ export async function finishAnsweredQuery(
     if (row !== undefined && !row.known) {
       await countUnknownAnswer(client, kind, orderRef, row.fresh_hint ? HINT_REASK : `'infinity'::timestamptz`);
     } else if (row?.fresh_hint === true) {
-      await client.query(`UPDATE provider_queries SET due_at = ${HINT_REASK}, lease_until = NULL, answered_at = clock_timestamp() WHERE kind = $1 AND order_ref = $2`, [
-        kind,
-        orderRef,
-      ]);
+      await client.query(
+        `UPDATE provider_queries SET due_at = ${HINT_REASK}, lease_until = NULL, answered_at = clock_timestamp() WHERE kind = $1 AND order_ref = $2`,
+        [kind, orderRef],
+      );
     } else {
       const next = await client.query(
         `UPDATE provider_queries q SET lease_until = NULL, failures = 0, answered_at = clock_timestamp(),
@@ -261,10 +275,10 @@ export async function postponeQuery(pool: pg.Pool, kind: string, orderRef: strin
  * hint arrived since the claim: then it stays, due now.
  */
 export async function dropQuery(pool: pg.Pool, kind: string, orderRef: string): Promise<void> {
-  await pool.query(
-    `DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2 AND (hint_at IS NULL OR claimed_at IS NULL OR hint_at <= claimed_at)`,
-    [kind, orderRef],
-  );
+  await pool.query(`DELETE FROM provider_queries WHERE kind = $1 AND order_ref = $2 AND (hint_at IS NULL OR claimed_at IS NULL OR hint_at <= claimed_at)`, [
+    kind,
+    orderRef,
+  ]);
   await pool.query('UPDATE provider_queries SET lease_until = NULL WHERE kind = $1 AND order_ref = $2', [kind, orderRef]);
 }
 

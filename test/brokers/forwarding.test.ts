@@ -55,7 +55,11 @@ async function serviceWith(urls: string[], env: Record<string, string> = {}): Pr
 }
 
 async function notify(app: TestApp, fields: Record<string, unknown>): Promise<void> {
-  const response = await app.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: signedBody(requestFields(fields), app.starpay.privateKey) });
+  const response = await app.app.inject({
+    method: 'POST',
+    url: '/notify/starpay/repayment',
+    payload: signedBody(requestFields(fields), app.starpay.privateKey),
+  });
   expect(response.body).toBe('SUCCESS');
 }
 
@@ -88,14 +92,22 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
     await waitFor(() => queue.messages.length === 4 && downstream.received.length === 4, 15_000, 'RabbitMQ and the webhook');
 
     const byOrder = (bodies: string[]) =>
-      refs.map((ref) => bodies.map((body) => JSON.parse(body) as { data: { orderRef: string; state: string } }).filter((e) => e.data.orderRef === ref).map((e) => e.data.state));
+      refs.map((ref) =>
+        bodies
+          .map((body) => JSON.parse(body) as { data: { orderRef: string; state: string } })
+          .filter((e) => e.data.orderRef === ref)
+          .map((e) => e.data.state),
+      );
     const natsMessages = await Promise.all([1, 2, 3, 4].map((seq) => nats.jsm.streams.getMessage(stream, { seq })));
     for (const bodies of [
       downstream.received.map((w) => w.body),
       queue.messages.map((m) => m.content.toString()),
       natsMessages.map((m) => m?.string() ?? ''),
     ]) {
-      expect(byOrder(bodies)).toEqual([['PENDING', 'SUCCESS'], ['PENDING', 'SUCCESS']]);
+      expect(byOrder(bodies)).toEqual([
+        ['PENDING', 'SUCCESS'],
+        ['PENDING', 'SUCCESS'],
+      ]);
     }
     // Once each, by event id: webhook-id, AMQP message_id, Nats-Msg-Id.
     expect(new Set(downstream.received.map((w) => w.headers['webhook-id'])).size).toBe(4);
@@ -122,7 +134,8 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
       await notify(app, { originalMsgId: uniqueName('c'), trxState: 'SUCCESS' });
 
       const deliveries = async () =>
-        (await app.db.pool.query<{ id: string; url: string; status: string; attempts: number }>('SELECT id, url, status, attempts FROM deliveries ORDER BY id')).rows;
+        (await app.db.pool.query<{ id: string; url: string; status: string; attempts: number }>('SELECT id, url, status, attempts FROM deliveries ORDER BY id'))
+          .rows;
       await waitFor(async () => (await deliveries())[1]?.status === 'dead', 15_000, 'the broker delivery dead');
       expect(downstream.received.length).toBe(before + 1);
       const [webhook, broker] = await deliveries();
@@ -137,7 +150,11 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const listed = await app.app.inject({ url: '/ops/deliveries?status=dead', headers: { authorization: `Bearer ${OPS_TOKEN}` } });
       expect(listed.json()).toMatchObject({ items: [{ id: `dlv_${broker?.id}`, status: 'dead', url: expect.stringContaining('***') }] });
-      const retried = await app.app.inject({ method: 'POST', url: `/ops/deliveries/dlv_${broker?.id}/retry`, headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+      const retried = await app.app.inject({
+        method: 'POST',
+        url: `/ops/deliveries/dlv_${broker?.id}/retry`,
+        headers: { authorization: `Bearer ${OPS_TOKEN}` },
+      });
       expect(retried.statusCode).toBe(202);
       await waitFor(async () => (await deliveries())[1]?.status === 'delivered', 15_000, 'the retried broker delivery');
       await waitFor(() => queue.messages.length === 1, 5_000, 'the message in RabbitMQ');
@@ -177,8 +194,11 @@ describe('forwarding to a webhook, RabbitMQ and NATS JetStream at once', () => {
       await waitFor(() => downstream.received.length === before + 6, 15_000, 'the webhooks');
 
       const attempts = async () =>
-        (await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.url LIKE 'amqp:%'`))
-          .rows[0]?.n ?? 0;
+        (
+          await app.db.pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.url LIKE 'amqp:%'`,
+          )
+        ).rows[0]?.n ?? 0;
       await new Promise((resolve) => setTimeout(resolve, 300));
       const atOpen = await attempts();
       await new Promise((resolve) => setTimeout(resolve, 2_000));

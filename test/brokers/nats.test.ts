@@ -118,7 +118,10 @@ describe('NATS JetStream destination', () => {
     });
     expect(withPassword?.type).toBe('nats');
     expect(withPassword?.id).toBe('nats://***:***@nats.internal:4222?stream=EVENTS');
-    const withToken = createNatsDestination(new URL('nats://hunter2-token@nats.internal:4222?stream=EVENTS'), { timeoutMs: 1_000, providerNames: PROVIDER_NAMES });
+    const withToken = createNatsDestination(new URL('nats://hunter2-token@nats.internal:4222?stream=EVENTS'), {
+      timeoutMs: 1_000,
+      providerNames: PROVIDER_NAMES,
+    });
     expect(withToken.id).toBe('nats://***@nats.internal:4222?stream=EVENTS');
   });
 

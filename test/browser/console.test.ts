@@ -128,7 +128,11 @@ async function seed(): Promise<void> {
 
   // Every order's first webhook fails once and, with one attempt allowed, dies.
   const orders = Number((await sql.query('SELECT count(*) AS n FROM orders')).rows[0].n);
-  await waitFor(async () => Number((await sql.query("SELECT count(*) AS n FROM deliveries WHERE status = 'dead'")).rows[0].n) === orders, 30_000, 'dead deliveries');
+  await waitFor(
+    async () => Number((await sql.query("SELECT count(*) AS n FROM deliveries WHERE status = 'dead'")).rows[0].n) === orders,
+    30_000,
+    'dead deliveries',
+  );
 }
 
 /** A fresh browser profile at 1280 px in Manila time, recording what the page does. */
@@ -244,7 +248,12 @@ describe('signing in', () => {
     expect(await repayment.getByRole('link', { name: 'repayment orders SUCCESS' }).textContent()).toBe('3');
     expect(await page.getByRole('link', { name: /Conflicts/ }).textContent()).toContain('1');
     const dead = Number((await sql.query("SELECT count(*) AS n FROM deliveries WHERE status = 'dead'")).rows[0].n);
-    expect(await page.getByRole('link', { name: /Dead deliveries/ }).last().textContent()).toContain(String(dead));
+    expect(
+      await page
+        .getByRole('link', { name: /Dead deliveries/ })
+        .last()
+        .textContent(),
+    ).toContain(String(dead));
   });
 });
 
@@ -367,7 +376,11 @@ describe("an order's page", () => {
     );
     const delivered = downstream.received.filter((webhook) => webhook.status === 204).map((webhook) => webhook.headers['webhook-id']);
     expect(delivered).toEqual(events);
-    await waitFor(async () => (await sql.query("SELECT 1 FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = 'RP-20261126-0001' AND d.status <> 'delivered'")).rowCount === 0);
+    await waitFor(
+      async () =>
+        (await sql.query("SELECT 1 FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = 'RP-20261126-0001' AND d.status <> 'delivered'"))
+          .rowCount === 0,
+    );
 
     await page.reload();
     await page.locator('article.delivery').first().waitFor();
@@ -431,13 +444,19 @@ describe('dead deliveries and rejected notifications', () => {
     downstream.setReply(() => ({ status: 204 }));
     await afterCall(page, '/ops/deliveries', () => page.getByRole('button', { name: `Retry delivery ${dead[0]}` }).click());
     await page.getByText(`Retry requested: ${dead[0]} is pending again`).waitFor();
-    await waitFor(async () => (await sql.query("SELECT status FROM deliveries WHERE 'dlv_' || id = $1", [dead[0]])).rows[0].status === 'delivered', 15_000, 'delivered');
+    await waitFor(
+      async () => (await sql.query("SELECT status FROM deliveries WHERE 'dlv_' || id = $1", [dead[0]])).rows[0].status === 'delivered',
+      15_000,
+      'delivered',
+    );
   });
 
   it('lists rejected notifications with their reason', async () => {
     const page = await openConsole();
     await signIn(page);
-    await afterCall(page, '/ops/notifications', () => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rejected notifications' }).click());
+    await afterCall(page, '/ops/notifications', () =>
+      page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Rejected notifications' }).click(),
+    );
     const entry = page.locator('li', { hasText: 'FORGED-0001' });
     expect(await entry.textContent()).toContain('SIGNATURE_INVALID');
   });
@@ -535,7 +554,17 @@ async function startFakeStarpayApi(): Promise<FakeStarpayApi> {
       const ref = request.originalMsgId ?? '';
       queries.push(ref);
       const response = settles.has(ref)
-        ? { code: '200', message: 'success', msgId: request.msgId, mchId: request.mchId, originalMsgId: ref, trxState: 'SUCCESS', trxAmount: 4200, currency: 'PHP', trxDate: '2026-11-26T10:00:00+08:00' }
+        ? {
+            code: '200',
+            message: 'success',
+            msgId: request.msgId,
+            mchId: request.mchId,
+            originalMsgId: ref,
+            trxState: 'SUCCESS',
+            trxAmount: 4200,
+            currency: 'PHP',
+            trxDate: '2026-11-26T10:00:00+08:00',
+          }
         : { code: '404', message: 'order not found', msgId: request.msgId, originalMsgId: ref };
       const text = JSON.stringify(response);
       res.writeHead(200, { 'content-type': 'application/json' }).end(`{"response":${text},"signature":"${signText(text, starpay.privateKey)}"}`);

@@ -129,8 +129,19 @@ describe('single sign-on', () => {
     expect(await page.evaluate('sessionStorage.getItem("sso-pending")')).toBeNull();
     expect(await (await whoAmI(token as string)).json()).toEqual({ actor: 'ana@example.com', scope: 'operate', session: true });
     const { rows: stored } = await sql.query('SELECT token_hash, email, scope, expires_at - created_at AS ttl FROM ops_sessions');
-    expect(stored).toEqual([{ token_hash: createHash('sha256').update(token as string).digest(), email: 'ana@example.com', scope: 'operate', ttl: expect.objectContaining({ hours: 8 }) }]);
-    expect(await signInRecords('ana@example.com')).toEqual([{ actor: 'ana@example.com', status: 200, details: { scope: 'operate', validForHours: 8 }, ip: '127.0.0.1' }]);
+    expect(stored).toEqual([
+      {
+        token_hash: createHash('sha256')
+          .update(token as string)
+          .digest(),
+        email: 'ana@example.com',
+        scope: 'operate',
+        ttl: expect.objectContaining({ hours: 8 }),
+      },
+    ]);
+    expect(await signInRecords('ana@example.com')).toEqual([
+      { actor: 'ana@example.com', status: 200, details: { scope: 'operate', validForHours: 8 }, ip: '127.0.0.1' },
+    ]);
 
     // The Audit page lists the sign-in.
     await page.getByRole('link', { name: 'Audit' }).click();
@@ -181,7 +192,11 @@ describe('single sign-on', () => {
       expect(await sessionToken(page)).toBeNull();
       expect((await sql.query('SELECT 1 FROM ops_sessions')).rowCount).toBe(sessions);
       expect(await signInRecords('ana@example.com')).toHaveLength(signIns);
-      const refusal = server.output().slice(logged).split('\n').find((line) => line.includes('sign-in refused'));
+      const refusal = server
+        .output()
+        .slice(logged)
+        .split('\n')
+        .find((line) => line.includes('sign-in refused'));
       expect(refusal).toMatch(reason);
     });
   }

@@ -64,8 +64,7 @@ describe('while PostgreSQL is down', () => {
     } finally {
       await client.end();
     }
-    const delivered = () =>
-      downstream.received.some((w) => (JSON.parse(w.body) as { data: { orderRef: string } }).data.orderRef === during.ref);
+    const delivered = () => downstream.received.some((w) => (JSON.parse(w.body) as { data: { orderRef: string } }).data.orderRef === during.ref);
     await waitFor(delivered, 15_000, 'the retried notification forwarded');
   });
 });

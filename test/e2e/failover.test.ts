@@ -82,7 +82,8 @@ describe('database connections terminated under load', () => {
 
     // The forwarder (its LISTEN connection ended too) delivers every event, one webhook each.
     const refs = new Set(notifications.map((notification) => notification.ref));
-    const forwarded = () => new Set(downstream.received.map((w) => (JSON.parse(w.body) as { data: { orderRef: string } }).data.orderRef).filter((ref) => refs.has(ref)));
+    const forwarded = () =>
+      new Set(downstream.received.map((w) => (JSON.parse(w.body) as { data: { orderRef: string } }).data.orderRef).filter((ref) => refs.has(ref)));
     await waitFor(() => forwarded().size === notifications.length, 30_000, 'every webhook');
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
 

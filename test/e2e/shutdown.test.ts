@@ -38,7 +38,10 @@ describe('SIGTERM during traffic', () => {
     expect(await healthzOnANewConnection(server.url)).toBe(200);
     const exitCode = server.stop('SIGTERM');
 
-    expect((await replies).map((reply) => reply.body), server.output()).toEqual(notifications.map(() => 'SUCCESS'));
+    expect(
+      (await replies).map((reply) => reply.body),
+      server.output(),
+    ).toEqual(notifications.map(() => 'SUCCESS'));
     expect(await exitCode).toBe(0);
     proxy.setLatency(0);
   });

@@ -21,7 +21,15 @@ let server: ServerProcess;
 /** `npm run sandbox` on free ports, resolved with the environment it prints for the service. */
 async function startSandbox(dataDir: string): Promise<typeof sandbox> {
   const child = spawn(process.execPath, [SANDBOX], {
-    env: { ...process.env, DATA_DIR: dataDir, SANDBOX_STARPAY_PORT: '0', SANDBOX_STARPAGO_PORT: '0', STARPAY_MCH_ID: '', STARPAGO_APP_ID: '', STARPAGO_APP_SECRET: '' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      SANDBOX_STARPAY_PORT: '0',
+      SANDBOX_STARPAGO_PORT: '0',
+      STARPAY_MCH_ID: '',
+      STARPAGO_APP_ID: '',
+      STARPAGO_APP_SECRET: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -74,9 +82,29 @@ afterAll(async () => {
 describe('npm run simulate -- --lose', () => {
   it('registers the orders, never sends the lost final notifications, and the service finds every lost outcome by query', async () => {
     const starpayApi = new URL(sandbox.env.STARPAY_API_URL as string).origin;
-    const args = ['--url', server.url, '--provider', 'both', '--orders', '10', '--lose', '0.5', '--ops-token', TOKEN,
-      '--starpay-api', starpayApi, '--starpago-api', sandbox.env.STARPAGO_API_URL as string, '--recover-timeout', '90s',
-      '--time-scale', '0.00001', '--seed', '77', '--quiet'];
+    const args = [
+      '--url',
+      server.url,
+      '--provider',
+      'both',
+      '--orders',
+      '10',
+      '--lose',
+      '0.5',
+      '--ops-token',
+      TOKEN,
+      '--starpay-api',
+      starpayApi,
+      '--starpago-api',
+      sandbox.env.STARPAGO_API_URL as string,
+      '--recover-timeout',
+      '90s',
+      '--time-scale',
+      '0.00001',
+      '--seed',
+      '77',
+      '--quiet',
+    ];
     const orders = planSimulation({ ...parseSimulatorArgs(args), seed: 77 });
     const lost = orders.filter((o) => o.lost);
     expect(lost).toHaveLength(4); // half of the eight queryable orders: two static-QR ones are never lost

@@ -85,8 +85,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const common = ['--provider', 'starpago', '--orders', '12', '--duplicates', '0.3', '--out-of-order', '0.3', '--forged', '0.25',
-  '--time-scale', '0.00001', '--quiet'];
+const common = [
+  '--provider',
+  'starpago',
+  '--orders',
+  '12',
+  '--duplicates',
+  '0.3',
+  '--out-of-order',
+  '0.3',
+  '--forged',
+  '0.25',
+  '--time-scale',
+  '0.00001',
+  '--quiet',
+];
 
 describe('npm run simulate -- --provider starpago against the built service', () => {
   it('v2: every genuine callback is answered SUCCESS, every forged sign 401, and each order ends in its final state', async () => {
@@ -111,8 +124,23 @@ describe('npm run simulate -- --provider starpago against the built service', ()
   });
 
   it('fails the run when the callbacks are signed with another secret', async () => {
-    const run = await simulate(['--url', server.url, '--provider', 'starpago', '--orders', '2', '--duplicates', '0', '--out-of-order', '0',
-      '--time-scale', '0.00001', '--app-secret', 'not-the-app-secret', '--quiet']);
+    const run = await simulate([
+      '--url',
+      server.url,
+      '--provider',
+      'starpago',
+      '--orders',
+      '2',
+      '--duplicates',
+      '0',
+      '--out-of-order',
+      '0',
+      '--time-scale',
+      '0.00001',
+      '--app-secret',
+      'not-the-app-secret',
+      '--quiet',
+    ]);
     expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^sent ([2-4]), SUCCESS 0, refused \1, retried 0$/);
     expect(run.code).toBe(1);
   });
@@ -142,8 +170,9 @@ describe('npm run simulate -- --provider starpago against the built service', ()
         // A hint for an order StarPago does not have creates nothing.
         expect((await lookUp({ kind: order.kind, orderRef: String(fields.merOrderNo) })).status).toBe(404);
       } else {
-        const detail = await eventually(order, (d) =>
-          d?.notifications.some((n) => n.request?.status === fields.status && n.source === 'notification' && n.status === 'rejected') === true,
+        const detail = await eventually(
+          order,
+          (d) => d?.notifications.some((n) => n.request?.status === fields.status && n.source === 'notification' && n.status === 'rejected') === true,
         );
         expect(detail?.order.state).toBe(order.state);
         expect(v3State(fields.status)).not.toBe(order.state);

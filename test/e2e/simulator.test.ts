@@ -72,8 +72,25 @@ afterAll(async () => {
 
 describe('npm run simulate against the built service', () => {
   it('delivers every genuine notification, gets the forged ones refused, and leaves each order in its final state', async () => {
-    const args = ['--url', server.url, '--key', keyFile, '--orders', '15', '--duplicates', '0.4', '--out-of-order', '0.4',
-      '--forged', '0.2', '--time-scale', '0.00001', '--seed', '2024', '--quiet'];
+    const args = [
+      '--url',
+      server.url,
+      '--key',
+      keyFile,
+      '--orders',
+      '15',
+      '--duplicates',
+      '0.4',
+      '--out-of-order',
+      '0.4',
+      '--forged',
+      '0.2',
+      '--time-scale',
+      '0.00001',
+      '--seed',
+      '2024',
+      '--quiet',
+    ];
     const orders = planOrders({ ...parseSimulatorArgs(args), seed: 2024 });
 
     const run = await simulate(args);
@@ -92,9 +109,7 @@ describe('npm run simulate against the built service', () => {
       const final = order.notifications.find((n) => n.role === 'final');
       expect(detail.order).toMatchObject({ state: order.state, amount: order.amount, conflict: false, errorCode: final?.fields.errorCode ?? null });
       const genuine = order.notifications.filter((n) => n.role !== 'forged');
-      expect(detail.notifications.map((n) => [n.msgId, n.deliveryCount]).sort()).toEqual(
-        genuine.map((n) => [n.fields.msgId, n.copies]).sort(),
-      );
+      expect(detail.notifications.map((n) => [n.msgId, n.deliveryCount]).sort()).toEqual(genuine.map((n) => [n.fields.msgId, n.copies]).sort());
     }
   });
 
@@ -110,16 +125,48 @@ describe('npm run simulate against the built service', () => {
   it('fails when the service does not trust the signing key', async () => {
     const stranger = path.join(dir, 'stranger.pem');
     await writeFile(stranger, generateRsaKeyPair().privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    const run = await simulate(['--url', server.url, '--key', stranger, '--kind', 'repayment', '--orders', '2', '--duplicates', '0',
-      '--out-of-order', '0', '--time-scale', '0.00001', '--quiet']);
+    const run = await simulate([
+      '--url',
+      server.url,
+      '--key',
+      stranger,
+      '--kind',
+      'repayment',
+      '--orders',
+      '2',
+      '--duplicates',
+      '0',
+      '--out-of-order',
+      '0',
+      '--time-scale',
+      '0.00001',
+      '--quiet',
+    ]);
     expect(lastLine(run.stdout)).toBe('sent 2, SUCCESS 0, refused 2, retried 0');
     expect(run.stderr).toContain('2 notification(s) did not end as expected');
     expect(run.code).toBe(1);
   });
 
   it('keeps resending while the database is away, until the service answers SUCCESS again', async () => {
-    const args = ['--url', server.url, '--key', keyFile, '--kind', 'repayment', '--orders', '2', '--duplicates', '0',
-      '--out-of-order', '0', '--time-scale', '0.0001', '--seed', '5', '--quiet'];
+    const args = [
+      '--url',
+      server.url,
+      '--key',
+      keyFile,
+      '--kind',
+      'repayment',
+      '--orders',
+      '2',
+      '--duplicates',
+      '0',
+      '--out-of-order',
+      '0',
+      '--time-scale',
+      '0.0001',
+      '--seed',
+      '5',
+      '--quiet',
+    ];
     const [order] = planOrders({ ...parseSimulatorArgs(args), seed: 5 });
     await db.drop();
     const running = simulate(args);

@@ -21,7 +21,15 @@ interface Sandbox {
 /** `npm run sandbox` as the built child process, resolved once it has printed the service's environment. */
 async function startSandbox(dataDir: string): Promise<Sandbox> {
   const child = spawn(process.execPath, [CLI], {
-    env: { ...process.env, DATA_DIR: dataDir, SANDBOX_STARPAY_PORT: '0', SANDBOX_STARPAGO_PORT: '0', STARPAY_MCH_ID: '', STARPAGO_APP_ID: '', STARPAGO_APP_SECRET: '' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      SANDBOX_STARPAY_PORT: '0',
+      SANDBOX_STARPAGO_PORT: '0',
+      STARPAY_MCH_ID: '',
+      STARPAGO_APP_ID: '',
+      STARPAGO_APP_SECRET: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -59,7 +67,12 @@ describe('npm run sandbox', () => {
     const sandbox = await startSandbox(dataDir);
     running.push(sandbox);
     expect(Object.keys(sandbox.env)).toEqual([
-      'STARPAY_API_URL', 'STARPAY_MCH_ID', 'STARPAY_MERCHANT_PRIVATE_KEY_FILE', 'STARPAGO_API_URL', 'STARPAGO_APP_ID', 'STARPAGO_APP_SECRET',
+      'STARPAY_API_URL',
+      'STARPAY_MCH_ID',
+      'STARPAY_MERCHANT_PRIVATE_KEY_FILE',
+      'STARPAGO_API_URL',
+      'STARPAGO_APP_ID',
+      'STARPAGO_APP_SECRET',
     ]);
     expect(sandbox.env.STARPAY_MERCHANT_PRIVATE_KEY_FILE).toBe(path.join(dataDir, 'starpay-dev-merchant-private.pem'));
     expect((await stat(sandbox.env.STARPAY_MERCHANT_PRIVATE_KEY_FILE!)).mode & 0o077).toBe(0);

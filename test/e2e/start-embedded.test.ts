@@ -93,8 +93,6 @@ describe('the service started with no configuration', () => {
     );
     await expect(
       startServerProcess({ NODE_ENV: 'production', STARPAGO_APP_SECRET: 'secret', OPS_API_TOKEN: 'too-short', DATABASE_URL: 'postgres://127.0.0.1:1/none' }),
-    ).rejects.toThrow(
-      /exited with 1:\s*invalid configuration: OPS_API_TOKEN must be at least 32 characters in production\n/,
-    );
+    ).rejects.toThrow(/exited with 1:\s*invalid configuration: OPS_API_TOKEN must be at least 32 characters in production\n/);
   });
 });

@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** The built service; `modules` records every module it loads. */
-async function startService(env: Record<string, string>, modules: ReturnType<typeof moduleLog>): Promise<{ server: ServerProcess; starpay: ReturnType<typeof generateRsaKeyPair> }> {
+async function startService(
+  env: Record<string, string>,
+  modules: ReturnType<typeof moduleLog>,
+): Promise<{ server: ServerProcess; starpay: ReturnType<typeof generateRsaKeyPair> }> {
   const starpay = generateRsaKeyPair();
   const server = await startServerProcess({
     DATABASE_URL: database.url,
@@ -93,7 +96,12 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       expect(batch.links).toContainEqual({ traceId, spanId: request.spanId });
       expect(attempt.name).toBe('delivery attempt');
       expect(attempt.parentSpanId, 'the attempt continues the request, from the context stored with the event').toBe(request.spanId);
-      expect(attempt.attributes).toMatchObject({ 'receiver.destination_type': 'http', 'receiver.attempt': 1, 'receiver.outcome': 'delivered', 'http.response.status_code': 204 });
+      expect(attempt.attributes).toMatchObject({
+        'receiver.destination_type': 'http',
+        'receiver.attempt': 1,
+        'receiver.outcome': 'delivered',
+        'http.response.status_code': 204,
+      });
       expect(request.resource['service.name']).toBe('payment-notification-receiver');
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);

@@ -63,7 +63,11 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
   const logger = options.logger ?? createLogger('silent');
   const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
   const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
-  const destinations = createDestinations(config.forward.urls, { timeoutMs: config.forward.timeoutMs, webhookSecret: config.forward.secret, providerNames: PROVIDER_NAMES });
+  const destinations = createDestinations(config.forward.urls, {
+    timeoutMs: config.forward.timeoutMs,
+    webhookSecret: config.forward.secret,
+    providerNames: PROVIDER_NAMES,
+  });
   const { app, reconciler } = await createServices({ config, db, logger, providers, destinations, tracingPlugin: options.tracingPlugin, reconcilePollMs: 50 });
   return {
     app,

@@ -97,9 +97,13 @@ export async function rabbitAdmin() {
         messages,
         /** Starts consuming; only for queues that accept messages. */
         async consume(): Promise<void> {
-          await channel.consume(name, (message) => {
-            if (message !== null) messages.push(message);
-          }, { noAck: true });
+          await channel.consume(
+            name,
+            (message) => {
+              if (message !== null) messages.push(message);
+            },
+            { noAck: true },
+          );
         },
       };
     },

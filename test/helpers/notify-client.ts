@@ -30,12 +30,16 @@ export function sendNotification(baseUrl: string, kind: string, body: string): {
   let markSent!: () => void;
   const sent = new Promise<void>((resolve) => (markSent = resolve));
   const reply = new Promise<NotifyReply>((resolve) => {
-    const request = http.request(`${baseUrl}/notify/starpay/${kind}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', (error) => resolve({ status: 0, body: String(error) }));
-    });
+    const request = http.request(
+      `${baseUrl}/notify/starpay/${kind}`,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', (error) => resolve({ status: 0, body: String(error) }));
+      },
+    );
     request.on('error', (error) => {
       markSent();
       resolve({ status: 0, body: String(error) });

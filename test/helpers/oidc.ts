@@ -52,7 +52,8 @@ export async function startOidcProvider(options: { redirectUris: string[] }): Pr
   const handle = provider.callback();
   let rewrite: ((idToken: string, key: KeyObject) => string) | undefined;
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (rewrite !== undefined && request.method === 'POST' && request.url?.startsWith('/token')) interceptTokenResponse(response, (idToken) => (rewrite as NonNullable<typeof rewrite>)(idToken, privateKey));
+    if (rewrite !== undefined && request.method === 'POST' && request.url?.startsWith('/token'))
+      interceptTokenResponse(response, (idToken) => (rewrite as NonNullable<typeof rewrite>)(idToken, privateKey));
     handle(request, response);
   });
   return {

@@ -20,7 +20,9 @@ interface OtlpKeyValue {
 interface OtlpExport {
   resourceSpans?: {
     resource?: { attributes?: OtlpKeyValue[] };
-    scopeSpans?: { spans?: (Omit<ReceivedSpan, 'attributes' | 'links' | 'resource'> & { attributes?: OtlpKeyValue[]; links?: { traceId: string; spanId: string }[] })[] }[];
+    scopeSpans?: {
+      spans?: (Omit<ReceivedSpan, 'attributes' | 'links' | 'resource'> & { attributes?: OtlpKeyValue[]; links?: { traceId: string; spanId: string }[] })[];
+    }[];
   }[];
 }
 

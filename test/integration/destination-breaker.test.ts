@@ -77,7 +77,7 @@ async function notify(t: TestApp, count: number): Promise<string[]> {
 async function destinations(t: TestApp) {
   const response = await t.app.inject({ url: '/ops/destinations', headers: auth });
   expect(response.statusCode).toBe(200);
-  return (response.json<{ items: Record<string, unknown>[] }>()).items;
+  return response.json<{ items: Record<string, unknown>[] }>().items;
 }
 
 async function statuses(t: TestApp): Promise<Record<string, number>> {

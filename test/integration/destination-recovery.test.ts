@@ -50,7 +50,14 @@ afterEach(async () => {
 
 function forward(): void {
   const destinations = createDestinations(t.config.forward.urls, { timeoutMs: 2_000, webhookSecret: FORWARD_SECRET });
-  const forwarder = createForwarder({ pool: t.db.pool, destinations, forward: t.config.forward, breaker: t.config.breaker, logger: createLogger('silent'), pollMs: 100 });
+  const forwarder = createForwarder({
+    pool: t.db.pool,
+    destinations,
+    forward: t.config.forward,
+    breaker: t.config.breaker,
+    logger: createLogger('silent'),
+    pollMs: 100,
+  });
   running.push({ forwarder, destinations });
   void forwarder.start();
 }
@@ -65,7 +72,9 @@ async function ops(method: 'GET' | 'POST', url: string, payload?: unknown) {
 }
 
 async function statuses(): Promise<Record<string, number>> {
-  const { rows } = await t.db.pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM deliveries WHERE status <> 'delivered' GROUP BY status");
+  const { rows } = await t.db.pool.query<{ status: string; n: number }>(
+    "SELECT status, count(*)::int AS n FROM deliveries WHERE status <> 'delivered' GROUP BY status",
+  );
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
@@ -180,7 +189,11 @@ describe('POST /ops/deliveries/retry', () => {
     await waitFor(() => accepted().length === 6, 10_000, 'the retried orders');
     // Each order's events arrive as they happened: its PROCESSING before its SUCCESS.
     for (const ref of recent) {
-      expect(accepted().filter((event) => event.orderRef === ref).map((event) => event.state)).toEqual(['PENDING', 'SUCCESS']);
+      expect(
+        accepted()
+          .filter((event) => event.orderRef === ref)
+          .map((event) => event.state),
+      ).toEqual(['PENDING', 'SUCCESS']);
     }
     expect(accepted().some((event) => old.includes(event.orderRef))).toBe(false);
     await waitFor(async () => (await statuses()).pending === 2, 10_000, 'the recorded deliveries');

@@ -47,7 +47,15 @@ async function app(urls: string[]): Promise<TestApp> {
 
 function forward(t: TestApp, urls: string[], concurrency = 8): void {
   const destinations = createDestinations(urls, { timeoutMs: 5_000, webhookSecret: FORWARD_SECRET });
-  const forwarder = createForwarder({ pool: t.db.pool, listenPool: t.db.listenPool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 100, concurrency });
+  const forwarder = createForwarder({
+    pool: t.db.pool,
+    listenPool: t.db.listenPool,
+    destinations,
+    forward: t.config.forward,
+    logger: createLogger('silent'),
+    pollMs: 100,
+    concurrency,
+  });
   running.push({ forwarder, destinations });
   void forwarder.start();
 }
@@ -60,7 +68,9 @@ async function notify(t: TestApp): Promise<string> {
 }
 
 async function deliveries(t: TestApp) {
-  const { rows } = await t.db.pool.query<{ url: string; status: string; last_error: string | null }>('SELECT url, status, last_error FROM deliveries ORDER BY id');
+  const { rows } = await t.db.pool.query<{ url: string; status: string; last_error: string | null }>(
+    'SELECT url, status, last_error FROM deliveries ORDER BY id',
+  );
   return rows;
 }
 
@@ -95,7 +105,11 @@ describe('destinations', () => {
     const restarted = await startTestApp({ DATABASE_URL: t.database.url, FORWARD_URLS: fast.url, FORWARD_SECRET });
     apps.push(restarted);
     const { rows } = await t.db.pool.query<{ id: string }>("SELECT id FROM deliveries WHERE last_error = 'DESTINATION_REMOVED'");
-    const retried = await restarted.app.inject({ method: 'POST', url: `/ops/deliveries/dlv_${rows[0]?.id}/retry`, headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    const retried = await restarted.app.inject({
+      method: 'POST',
+      url: `/ops/deliveries/dlv_${rows[0]?.id}/retry`,
+      headers: { authorization: `Bearer ${OPS_TOKEN}` },
+    });
     expect(retried.statusCode).toBe(409);
     expect(retried.json()).toMatchObject({ code: 'DESTINATION_REMOVED' });
     expect((await deliveries(t))[1]).toMatchObject({ status: 'dead' });

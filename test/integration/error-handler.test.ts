@@ -97,7 +97,12 @@ describe('the error handler', () => {
 
   it('answers a path that is not percent-encoded UTF-8 with the catalogue body, wherever it points', async () => {
     for (const url of ['/ops/orders/repayment/%FF', '/notify/starpay/repayment%E0%A4', '/console/%C0']) {
-      expectErrorBody(await app.inject({ method: url.startsWith('/notify') ? 'POST' : 'GET', url }), 400, 'BAD_REQUEST', 'The path is not valid percent-encoded UTF-8.');
+      expectErrorBody(
+        await app.inject({ method: url.startsWith('/notify') ? 'POST' : 'GET', url }),
+        400,
+        'BAD_REQUEST',
+        'The path is not valid percent-encoded UTF-8.',
+      );
     }
   });
 

@@ -51,10 +51,9 @@ async function withListeningForwarder(check: (listenPool: pg.Pool) => Promise<vo
 }
 
 async function listeners(): Promise<number[]> {
-  const { rows } = await t.db.pool.query<{ pid: number }>(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
-    [LISTEN_APPLICATION_NAME],
-  );
+  const { rows } = await t.db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', [
+    LISTEN_APPLICATION_NAME,
+  ]);
   return rows.map((row) => row.pid);
 }
 
@@ -79,10 +78,14 @@ describe('the forwarder LISTEN connection', () => {
       await waitFor(async () => (await listeners()).length === 1, 10_000, 'the LISTEN connection');
       const [before] = await listeners();
       await t.db.pool.query('SELECT pg_terminate_backend($1)', [before]);
-      await waitFor(async () => {
-        const now = await listeners();
-        return now.length === 1 && now[0] !== before;
-      }, 10_000, 'a new LISTEN connection');
+      await waitFor(
+        async () => {
+          const now = await listeners();
+          return now.length === 1 && now[0] !== before;
+        },
+        10_000,
+        'a new LISTEN connection',
+      );
       const ref = await notifyFromElsewhere();
       await waitFor(delivered(ref), 10_000, 'the delivery, woken by LISTEN');
     });

@@ -58,10 +58,9 @@ function recordingGroupCommit(pool = db.pool, options: Partial<GroupCommitOption
 }
 
 async function orderOf(orderRef: string) {
-  const { rows } = await db.pool.query<{ state: string; notification_count: number }>(
-    'SELECT state, notification_count FROM orders WHERE order_ref = $1',
-    [orderRef],
-  );
+  const { rows } = await db.pool.query<{ state: string; notification_count: number }>('SELECT state, notification_count FROM orders WHERE order_ref = $1', [
+    orderRef,
+  ]);
   return rows[0];
 }
 

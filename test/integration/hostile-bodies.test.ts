@@ -23,7 +23,11 @@ const ANSWER_WITHIN_MS = 2_000;
 
 /** Objects and arrays nested to a given depth around a leaf, in JSON text. */
 const deep = fc
-  .record({ depth: fc.integer({ min: 1, max: 60 }), kinds: fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }), leaf: fc.constantFrom('{}', '[]', '""', '1', '{"b":{}}') })
+  .record({
+    depth: fc.integer({ min: 1, max: 60 }),
+    kinds: fc.array(fc.boolean(), { minLength: 60, maxLength: 60 }),
+    leaf: fc.constantFrom('{}', '[]', '""', '1', '{"b":{}}'),
+  })
   .map(({ depth, kinds, leaf }) => {
     let text: string = leaf;
     for (let i = 0; i < depth; i += 1) text = kinds[i] === true ? `{"k${i}":${text},"e":{}}` : `[${text},{}]`;
@@ -60,7 +64,13 @@ const oddFields = fc
     },
     { requiredKeys: [] },
   )
-  .chain((fields) => fc.constantFrom(JSON.stringify(fields), JSON.stringify({ request: fields, signature: 'AAAA' }), JSON.stringify([{ request: JSON.stringify(fields), signature: 'x' }])));
+  .chain((fields) =>
+    fc.constantFrom(
+      JSON.stringify(fields),
+      JSON.stringify({ request: fields, signature: 'AAAA' }),
+      JSON.stringify([{ request: JSON.stringify(fields), signature: 'x' }]),
+    ),
+  );
 
 const structured = fc.oneof(deep, wide, hugeKey, oddFields).map((text) => Buffer.from(text, 'utf8'));
 

@@ -121,7 +121,10 @@ describe('an order a hint made the provider be asked about', () => {
     expect(await scheduled(orderRef)).toBe(false);
     // A hint with a new status for the final order: due again, but only 10 s after that answer.
     await hint(v3Fields({ merOrderNo: orderRef, status: 'REFUNDED' }));
-    const { rows } = await t.db.pool.query<{ due_in_s: number }>(`SELECT extract(epoch FROM due_at - now())::float8 AS due_in_s FROM provider_queries WHERE order_ref = $1`, [orderRef]);
+    const { rows } = await t.db.pool.query<{ due_in_s: number }>(
+      `SELECT extract(epoch FROM due_at - now())::float8 AS due_in_s FROM provider_queries WHERE order_ref = $1`,
+      [orderRef],
+    );
     expect(rows[0]?.due_in_s).toBeGreaterThan(8);
     expect(rows[0]?.due_in_s).toBeLessThanOrEqual(10.5);
   });

@@ -21,10 +21,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   fake = await startStarpagoApi();
-  t = await startTestApp(
-    starpagoEnv(fake.url),
-    { logger: createLogger('debug', logSink) },
-  );
+  t = await startTestApp(starpagoEnv(fake.url), { logger: createLogger('debug', logSink) });
 });
 afterAll(async () => {
   await t.close();
@@ -235,7 +232,11 @@ describe('amounts that cannot be checked', () => {
       const orderRef = merOrderNo('UNREAD');
       await register('payin', orderRef, 1000, 'PHP');
       expect((await postStarpago(t.app, 'payin', signedV2(v2Fields({ merOrderNo: orderRef, amount: 10, paidAmount })))).body).toBe('SUCCESS');
-      expect((await orderDetail(t.app, 'payin', orderRef))?.order, String(paidAmount)).toMatchObject({ state: 'SUCCESS', amountMismatch: true, paidAmount: null });
+      expect((await orderDetail(t.app, 'payin', orderRef))?.order, String(paidAmount)).toMatchObject({
+        state: 'SUCCESS',
+        amountMismatch: true,
+        paidAmount: null,
+      });
     }
   });
 
@@ -279,7 +280,7 @@ describe('bounded forensics', () => {
     expect((await postStarpago(t.app, 'payin', fields)).statusCode).toBe(401);
     const [record] = await rejectedRecords(orderRef);
     expect(record).toBeDefined();
-    const bytes = Buffer.byteLength(record?.body ?? "") + (record?.request == null ? 0 : Buffer.byteLength(JSON.stringify(record.request)));
+    const bytes = Buffer.byteLength(record?.body ?? '') + (record?.request == null ? 0 : Buffer.byteLength(JSON.stringify(record.request)));
     expect(bytes).toBeLessThanOrEqual(8 * 1024);
   });
 
@@ -315,7 +316,9 @@ describe('unsigned hints', () => {
   it("keep at most 8 KiB of a hint's request", async () => {
     const orderRef = merOrderNo('HBIG');
     expect((await postStarpago(t.app, 'payin', v3Fields({ merOrderNo: orderRef, attach: 'a'.repeat(50_000) }))).body).toBe('SUCCESS');
-    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
+    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [
+      orderRef,
+    ]);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.bytes).toBeLessThanOrEqual(8 * 1024);
   });
@@ -325,7 +328,9 @@ describe('unsigned hints', () => {
     const escapes = '\u0001'.repeat(1_500);
     const fields = v3Fields({ merOrderNo: orderRef, attach: escapes, payMethod: escapes, message: escapes, orderNo: escapes, currency: escapes });
     expect((await postStarpago(t.app, 'payin', fields)).body).toBe('SUCCESS');
-    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [orderRef]);
+    const { rows } = await t.db.pool.query<{ bytes: number }>(`SELECT octet_length(request::text) AS bytes FROM notifications WHERE order_ref = $1`, [
+      orderRef,
+    ]);
     expect(rows[0]?.bytes).toBeLessThanOrEqual(8 * 1024);
   });
 

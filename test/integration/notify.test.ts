@@ -139,7 +139,11 @@ describe('Starpay not configured (no platform key)', () => {
     const unconfigured = await startTestApp({ STARPAY_PUBLIC_KEYS: '' });
     try {
       const fields = requestFields();
-      const response = await unconfigured.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: signedBody(fields, unconfigured.starpay.privateKey) });
+      const response = await unconfigured.app.inject({
+        method: 'POST',
+        url: '/notify/starpay/repayment',
+        payload: signedBody(fields, unconfigured.starpay.privateKey),
+      });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toMatchObject({ code: 'PROVIDER_NOT_CONFIGURED' });
       const { rows } = await unconfigured.db.pool.query('SELECT status, reason, order_ref FROM notifications');
@@ -157,7 +161,7 @@ describe('refusals', () => {
     const response = await post('repayment', JSON.stringify({ request: fields }));
     expectError(response, 401, 'SIGNATURE_MISSING');
     expect(await orderRow('repayment', fields.originalMsgId as string)).toBeUndefined();
-    const { rows } = await t.db.pool.query("SELECT * FROM notifications WHERE order_ref = $1", [fields.originalMsgId]);
+    const { rows } = await t.db.pool.query('SELECT * FROM notifications WHERE order_ref = $1', [fields.originalMsgId]);
     expect(rows).toMatchObject([{ status: 'rejected', reason: 'SIGNATURE_MISSING', delivery_count: 1 }]);
   });
 
@@ -260,9 +264,7 @@ describe('repeats', () => {
     const body = signedBody(fields, t.starpay.privateKey);
     expectSuccess(await post('static-qr', body));
     expectSuccess(await post('static-qr', body));
-    const { rows } = await t.db.pool.query('SELECT delivery_count, dedup_key FROM notifications WHERE order_ref = $1', [
-      fields.originalMsgId,
-    ]);
+    const { rows } = await t.db.pool.query('SELECT delivery_count, dedup_key FROM notifications WHERE order_ref = $1', [fields.originalMsgId]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ delivery_count: 2, dedup_key: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
   });
@@ -302,7 +304,7 @@ describe('a failed write', () => {
     const body = signedBody(fields, t.starpay.privateKey);
     try {
       expectError(await post('repayment', body), 503, 'DATABASE_UNAVAILABLE');
-      expect(await count("notifications WHERE order_ref = $1", [fields.originalMsgId])).toBe(0);
+      expect(await count('notifications WHERE order_ref = $1', [fields.originalMsgId])).toBe(0);
       expect(await orderRow('repayment', fields.originalMsgId as string)).toBeUndefined();
     } finally {
       await t.db.pool.query('DROP TRIGGER refuse_event ON events');
@@ -314,7 +316,7 @@ describe('a failed write', () => {
 
   it('answers 503 when the database cannot be reached', async () => {
     const unreachable = await startTestApp();
-    await unreachable.db.pool.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    await unreachable.db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
     await unreachable.database.drop();
     try {
       const response = await unreachable.app.inject({

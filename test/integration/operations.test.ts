@@ -138,14 +138,41 @@ describe('GET /openapi.json', () => {
     expect(listOrders.security).toEqual([{ opsToken: [] }]);
     expect(document.components.securitySchemes.opsToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(listOrders.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
-      'provider', 'kind', 'orderRef', 'state', 'conflict', 'stale', 'amountMismatch', 'updatedAfter', 'updatedBefore', 'limit', 'cursor',
+      'provider',
+      'kind',
+      'orderRef',
+      'state',
+      'conflict',
+      'stale',
+      'amountMismatch',
+      'updatedAfter',
+      'updatedBefore',
+      'limit',
+      'cursor',
     ]);
     const limit = listOrders.parameters.find((parameter: { name: string }) => parameter.name === 'limit');
     expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 500, default: 50 });
     const order = listOrders.responses['200'].content['application/json'].schema.properties.items.items;
     expect(Object.keys(order.properties)).toEqual([
-      'provider', 'kind', 'orderRef', 'state', 'rawState', 'amount', 'paidAmount', 'expectedAmount', 'currency', 'trxDate',
-      'errorCode', 'errorMessage', 'conflict', 'amountMismatch', 'stale', 'notificationCount', 'lastQueriedAt', 'createdAt', 'updatedAt',
+      'provider',
+      'kind',
+      'orderRef',
+      'state',
+      'rawState',
+      'amount',
+      'paidAmount',
+      'expectedAmount',
+      'currency',
+      'trxDate',
+      'errorCode',
+      'errorMessage',
+      'conflict',
+      'amountMismatch',
+      'stale',
+      'notificationCount',
+      'lastQueriedAt',
+      'createdAt',
+      'updatedAt',
     ]);
     expect(Object.keys(document.paths['/ops/deliveries/{id}/retry'].post.responses).sort()).toEqual(['202', '401', '403', '404', '409', '429']);
     const notificationParameters = document.paths['/ops/notifications'].get.parameters.map((parameter: { name: string }) => parameter.name);

@@ -240,10 +240,9 @@ describe('GET /ops/notifications', () => {
 describe('GET /ops/deliveries', () => {
   it('lists deliveries newest first in the Delivery shape, filtered by status', async () => {
     const order = await notify('repayment', { trxState: 'SUCCESS' });
-    const { rows } = await t.db.pool.query<{ id: number }>(
-      'SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = $1',
-      [order.originalMsgId],
-    );
+    const { rows } = await t.db.pool.query<{ id: number }>('SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = $1', [
+      order.originalMsgId,
+    ]);
     const id = rows[0]?.id;
     await t.db.pool.query("UPDATE deliveries SET status = 'dead', attempts = 12, last_error = 'HTTP 500' WHERE id = $1", [id]);
 
@@ -316,7 +315,11 @@ describe('bad parameters', () => {
     const response = await t.app.inject({ url, headers: auth });
     expect(response.statusCode).toBe(400);
     const body = response.json();
-    expect(body).toEqual({ code: 'INVALID_PARAMETER', message: expect.stringContaining(`invalid parameter: ${name}`), requestId: response.headers['x-request-id'] });
+    expect(body).toEqual({
+      code: 'INVALID_PARAMETER',
+      message: expect.stringContaining(`invalid parameter: ${name}`),
+      requestId: response.headers['x-request-id'],
+    });
   });
 
   it('refuses a cursor of another listing', async () => {

@@ -78,10 +78,10 @@ async function lastAuditId(): Promise<number> {
 }
 
 async function auditRows(target: string, after = 0) {
-  const { rows } = await t.db.pool.query('SELECT actor, action, target, status, details, request_id, ip FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id', [
-    target,
-    after,
-  ]);
+  const { rows } = await t.db.pool.query(
+    'SELECT actor, action, target, status, details, request_id, ip FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id',
+    [target, after],
+  );
   return rows;
 }
 
@@ -89,7 +89,14 @@ async function auditRows(target: string, after = 0) {
 function actions(ref: string, deliveryId: string) {
   return [
     { action: 'delivery.retry', method: 'POST', url: `/ops/deliveries/${deliveryId}/retry`, target: deliveryId, ok: 202 },
-    { action: 'order.register', method: 'PUT', url: `/ops/orders/repayment/${ref}`, payload: { amount: 25000, currency: 'PHP' }, target: `repayment/${ref}`, ok: 200 },
+    {
+      action: 'order.register',
+      method: 'PUT',
+      url: `/ops/orders/repayment/${ref}`,
+      payload: { amount: 25000, currency: 'PHP' },
+      target: `repayment/${ref}`,
+      ok: 200,
+    },
     { action: 'order.reconcile', method: 'POST', url: `/ops/orders/repayment/${ref}/reconcile`, target: `repayment/${ref}`, ok: 200 },
     { action: 'destination.pause', method: 'POST', url: `/ops/destinations/${DESTINATION}/pause`, target: DESTINATION, ok: 200 },
     { action: 'destination.resume', method: 'POST', url: `/ops/destinations/${DESTINATION}/resume`, target: DESTINATION, ok: 200 },
@@ -115,7 +122,15 @@ describe('scopes', () => {
     expect(await stateOf(ref)).toEqual(before);
     expect(fake.requests.length).toBe(asked);
     expect(await auditRows(deliveryId)).toEqual([
-      { actor: 'reader', action: 'delivery.retry', target: deliveryId, status: 403, details: { error: 'FORBIDDEN_SCOPE' }, request_id: expect.any(String), ip: expect.any(String) },
+      {
+        actor: 'reader',
+        action: 'delivery.retry',
+        target: deliveryId,
+        status: 403,
+        details: { error: 'FORBIDDEN_SCOPE' },
+        request_id: expect.any(String),
+        ip: expect.any(String),
+      },
     ]);
     expect((await auditRows(`repayment/${ref}`)).map((row) => [row.actor, row.action, row.status])).toEqual([
       ['reader', 'order.register', 403],
@@ -143,9 +158,19 @@ describe('scopes', () => {
       expect.objectContaining({ state: 'SUCCESS', expected_amount: 25000, status: 'pending' }),
     ]);
     const [retried] = await auditRows(deliveryId);
-    expect(retried).toMatchObject({ actor: 'operator', action: 'delivery.retry', status: 202, details: { previousStatus: 'dead', status: 'pending', earlierDeadRetried: 0 } });
+    expect(retried).toMatchObject({
+      actor: 'operator',
+      action: 'delivery.retry',
+      status: 202,
+      details: { previousStatus: 'dead', status: 'pending', earlierDeadRetried: 0 },
+    });
     expect(await auditRows(`repayment/${ref}`)).toMatchObject([
-      { actor: 'operator', action: 'order.register', status: 200, details: { created: false, previousExpectedAmount: null, expectedAmount: 25000, currency: 'PHP' } },
+      {
+        actor: 'operator',
+        action: 'order.register',
+        status: 200,
+        details: { created: false, previousExpectedAmount: null, expectedAmount: 25000, currency: 'PHP' },
+      },
       { actor: 'operator', action: 'order.reconcile', status: 200, details: { outcome: 'changed', providerState: 'SUCCESS', state: 'SUCCESS' } },
     ]);
     // The bulk retry finds every dead delivery to the destination but the one retried first.
@@ -211,7 +236,11 @@ describe('sessions as bearer tokens', () => {
     expect((await call(token, 'GET', '/ops/session')).statusCode).toBe(401);
 
     const expired = 'ses_expired-session-token-for-the-test';
-    await createSession(t.db.prisma, { tokenHash: createHash('sha256').update(expired).digest(), email: 'old@example.com', scope: 'operate', ttlMs: -1 }, audit);
+    await createSession(
+      t.db.prisma,
+      { tokenHash: createHash('sha256').update(expired).digest(), email: 'old@example.com', scope: 'operate', ttlMs: -1 },
+      audit,
+    );
     expect((await call(expired, 'GET', '/ops/session')).statusCode).toBe(401);
   });
 

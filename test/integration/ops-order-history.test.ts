@@ -57,10 +57,9 @@ describe("an order's detail", () => {
 
   it('gives each delivery its attempts, oldest first, whatever order they were recorded in', async () => {
     const fields = await notify('repayment', { trxState: 'SUCCESS' });
-    const { rows } = await t.db.pool.query<{ id: number }>(
-      'SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = $1',
-      [fields.originalMsgId],
-    );
+    const { rows } = await t.db.pool.query<{ id: number }>('SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.order_ref = $1', [
+      fields.originalMsgId,
+    ]);
     const deliveryId = rows[0]?.id;
     // Recorded in a batch: the later attempt got the lower id.
     await t.db.pool.query(

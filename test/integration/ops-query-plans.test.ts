@@ -63,9 +63,15 @@ afterAll(async () => {
 function expectIndexWalk(explained: Explained, indexes: readonly string[]): void {
   const all = planNodes(explained.plan);
   expect(all[0]?.['Node Type'], explained.text).toBe('Limit');
-  expect(all.map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
+  expect(
+    all.map((node) => node['Node Type']),
+    explained.text,
+  ).not.toContain('Seq Scan');
   const scans = all.filter((node) => node['Index Name'] !== undefined);
-  expect(scans.map((node) => node['Index Name']).filter((name) => indexes.includes(name ?? '')), explained.text).not.toHaveLength(0);
+  expect(
+    scans.map((node) => node['Index Name']).filter((name) => indexes.includes(name ?? '')),
+    explained.text,
+  ).not.toHaveLength(0);
   // Rows a scan returned plus rows its filter threw away: with a Sort above, that is every match.
   const read = scans.reduce((sum, node) => sum + (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'], 0);
   expect(read, explained.text).toBeLessThan(LIMIT * 20);
@@ -83,7 +89,11 @@ describe('order listing plans', () => {
     ['conflicts only', { conflict: true }, ['orders_conflict_updated_at_idx']],
     ['stale only', { stale: true }, ['orders_stale_updated_at_idx']],
     ['amount mismatches only', { amountMismatch: true }, ['orders_amount_mismatch_updated_at_idx']],
-    ['an old, narrow time range', { updatedAfter: new Date('2026-01-01T01:00:00Z'), updatedBefore: new Date('2026-01-01T02:00:00Z') }, ['orders_updated_at_idx']],
+    [
+      'an old, narrow time range',
+      { updatedAfter: new Date('2026-01-01T01:00:00Z'), updatedBefore: new Date('2026-01-01T02:00:00Z') },
+      ['orders_updated_at_idx'],
+    ],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
     expectIndexWalk(await recording.explainFirst(() => listOrders(recording.prisma, { limit: LIMIT, ...filters })), indexes);
   });
@@ -98,7 +108,11 @@ describe('notification listing plans', () => {
     ['unverified', { status: 'unverified' }, ['notifications_unverified_id_idx']],
     ['one order', { orderRef: 'ref5000' }, ['notifications_order_ref_id_idx']],
     // A handful of rows per order: the unique index and a sort of those few do as well.
-    ['one order, accepted, one kind', { orderRef: 'ref5000', status: 'accepted', kind: 'repayment' }, ['notifications_order_ref_id_idx', 'notifications_order_key']],
+    [
+      'one order, accepted, one kind',
+      { orderRef: 'ref5000', status: 'accepted', kind: 'repayment' },
+      ['notifications_order_ref_id_idx', 'notifications_order_key'],
+    ],
   ] as const)('%s uses %s', async (_label, filters, indexes) => {
     expectIndexWalk(await recording.explainFirst(() => listNotifications(recording.prisma, { limit: LIMIT, ...filters })), indexes);
   });

@@ -41,10 +41,9 @@ async function deliveryIn(status: 'pending' | 'delivered' | 'dead'): Promise<num
 }
 
 async function row(id: number) {
-  const { rows } = await t.db.pool.query(
-    'SELECT status, attempts, lease_until, next_attempt_at <= now() AS due, last_error FROM deliveries WHERE id = $1',
-    [id],
-  );
+  const { rows } = await t.db.pool.query('SELECT status, attempts, lease_until, next_attempt_at <= now() AS due, last_error FROM deliveries WHERE id = $1', [
+    id,
+  ]);
   return rows[0];
 }
 
@@ -54,7 +53,7 @@ function retry(id: string) {
 
 /** Until no wake-up has arrived for 150 ms. */
 async function waitForQuiet(): Promise<void> {
-  for (let seen = -1; seen !== wakeUps.length; ) {
+  for (let seen = -1; seen !== wakeUps.length;) {
     seen = wakeUps.length;
     await new Promise((resolve) => setTimeout(resolve, 150));
   }

@@ -46,9 +46,15 @@ describe('order search plan', () => {
   ])('%s reads the pattern index and only the matching rows', async (_label, prefix, filters, expected) => {
     const { page, all, text } = await explain(prefix, filters);
     expect(page.items).toHaveLength(expected);
-    expect(all.map((node) => node['Node Type']), text).not.toContain('Seq Scan');
+    expect(
+      all.map((node) => node['Node Type']),
+      text,
+    ).not.toContain('Seq Scan');
     const scans = all.filter((node) => node['Index Name'] !== undefined);
-    expect(scans.map((node) => node['Index Name']), text).toContain('orders_order_ref_pattern_idx');
+    expect(
+      scans.map((node) => node['Index Name']),
+      text,
+    ).toContain('orders_order_ref_pattern_idx');
     const read = scans.reduce((sum, node) => sum + (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'], 0);
     expect(read, text).toBeLessThanOrEqual(100);
   });

@@ -29,10 +29,7 @@ async function order(orderRef: string) {
 }
 
 async function events(orderRef: string) {
-  const { rows } = await t.db.pool.query(
-    'SELECT e.body FROM events e JOIN orders o ON o.id = e.order_id WHERE o.order_ref = $1 ORDER BY e.id',
-    [orderRef],
-  );
+  const { rows } = await t.db.pool.query('SELECT e.body FROM events e JOIN orders o ON o.id = e.order_id WHERE o.order_ref = $1 ORDER BY e.id', [orderRef]);
   return rows.map((row) => JSON.parse(row.body as string).data);
 }
 
@@ -109,9 +106,7 @@ describe('the order state machine', () => {
     const bodies = ['SUCCESS', 'FAILED', 'PROCESSING', 'SUCCESS'].map((state) =>
       signedBody(requestFields({ originalMsgId: ref, trxState: state }), t.starpay.privateKey),
     );
-    const responses = await Promise.all(
-      bodies.map((payload) => t.app.inject({ method: 'POST', url: '/notify/starpay/disbursement', payload })),
-    );
+    const responses = await Promise.all(bodies.map((payload) => t.app.inject({ method: 'POST', url: '/notify/starpay/disbursement', payload })));
     expect(responses.map((r) => r.body)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
     const stored = await order(ref);
     expect(stored.notification_count).toBe(4);
@@ -150,15 +145,30 @@ const TARGETS = { destinations: [], firstQueryAfterMs: null };
 
 function report(orderRef: string, state: OrderState): StateReport {
   return {
-    provider: 'starpago', kind: 'payin', orderRef, rawState: `raw-${state}`, state, amount: 1000, paidAmount: null,
-    currency: 'PHP', trxDate: null, errorCode: null, errorMessage: null,
+    provider: 'starpago',
+    kind: 'payin',
+    orderRef,
+    rawState: `raw-${state}`,
+    state,
+    amount: 1000,
+    paidAmount: null,
+    currency: 'PHP',
+    trxDate: null,
+    errorCode: null,
+    errorMessage: null,
   };
 }
 
 /** A notification as a provider would have read it (accepted), straight into the store. */
 function byNotification(orderRef: string, state: OrderState, n: number) {
   const notification: Notification = {
-    ...report(orderRef, state), msgId: null, dedupKey: `test:${n}`, status: 'accepted', request: { state }, signedText: null, signature: null,
+    ...report(orderRef, state),
+    msgId: null,
+    dedupKey: `test:${n}`,
+    status: 'accepted',
+    request: { state },
+    signedText: null,
+    signature: null,
   };
   return ingestNotification(t.db.pool, notification, TARGETS);
 }

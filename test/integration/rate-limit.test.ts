@@ -65,7 +65,9 @@ describe('rate limits', () => {
     const open = await startTestApp({ OPS_RATE_LIMIT: '0', NOTIFY_RATE_LIMIT: '0' });
     try {
       for (let i = 0; i < 5; i += 1) {
-        expect((await open.app.inject({ url: '/ops/orders', remoteAddress: '10.0.0.9', headers: { authorization: `Bearer ${OPS_TOKEN}` } })).statusCode).toBe(200);
+        expect((await open.app.inject({ url: '/ops/orders', remoteAddress: '10.0.0.9', headers: { authorization: `Bearer ${OPS_TOKEN}` } })).statusCode).toBe(
+          200,
+        );
         const fields = signedBody(requestFields(), open.starpay.privateKey);
         expect((await open.app.inject({ method: 'POST', url: '/notify/starpay/repayment', remoteAddress: '10.0.0.9', payload: fields })).body).toBe('SUCCESS');
       }

@@ -46,13 +46,19 @@ const ops = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: unknown) =>
   t.app.inject({ method, url, headers: { authorization: `Bearer ${OPS_TOKEN}` }, ...(payload === undefined ? {} : { payload: payload as object }) });
 
 async function notify(kind: string, fields: Record<string, unknown>) {
-  const response = await t.app.inject({ method: 'POST', url: `/notify/starpay/${kind}`, payload: signedBody(requestFields({ mchId: MCH_ID, ...fields }), platform.privateKey) });
+  const response = await t.app.inject({
+    method: 'POST',
+    url: `/notify/starpay/${kind}`,
+    payload: signedBody(requestFields({ mchId: MCH_ID, ...fields }), platform.privateKey),
+  });
   expect(response.body).toBe('SUCCESS');
 }
 
 async function order(kind: string, ref: string) {
   const response = await ops('GET', `/ops/orders/${kind}/${encodeURIComponent(ref)}`);
-  return response.statusCode === 200 ? response.json<{ order: Record<string, unknown>; notifications: Record<string, unknown>[]; events: { data: Record<string, unknown> }[] }>() : undefined;
+  return response.statusCode === 200
+    ? response.json<{ order: Record<string, unknown>; notifications: Record<string, unknown>[]; events: { data: Record<string, unknown> }[] }>()
+    : undefined;
 }
 
 /** Makes every scheduled query of the given order due now (the schedule's wait, skipped). */
@@ -72,7 +78,10 @@ describe('reconciliation against the Starpay query API', () => {
 
     const detail = await order('disbursement', ref);
     expect(detail?.order).toMatchObject({ state: 'SUCCESS', stale: false, notificationCount: 1, lastQueriedAt: expect.any(String) });
-    expect(detail?.notifications.map((n) => [n.source, n.status])).toEqual([['notification', 'accepted'], ['query', 'accepted']]);
+    expect(detail?.notifications.map((n) => [n.source, n.status])).toEqual([
+      ['notification', 'accepted'],
+      ['query', 'accepted'],
+    ]);
     expect(detail?.events.at(-1)?.data).toMatchObject({ state: 'SUCCESS', previousState: 'PENDING', source: 'query', provider: 'starpay' });
     expect(queriesFor(ref).every((request) => request.signatureVerified)).toBe(true);
     expect(new Set(queriesFor(ref).map((request) => request.msgId)).size).toBe(queriesFor(ref).length);
@@ -88,7 +97,9 @@ describe('reconciliation against the Starpay query API', () => {
     const detail = await order('repayment', ref);
     expect(detail?.order).toMatchObject({ state: 'PENDING' });
     expect(detail?.notifications.filter((n) => n.source === 'query')).toHaveLength(0);
-    const { rows } = await t.db.pool.query('SELECT failures, query_slot FROM provider_queries q JOIN orders o USING (kind, order_ref) WHERE q.order_ref = $1', [ref]);
+    const { rows } = await t.db.pool.query('SELECT failures, query_slot FROM provider_queries q JOIN orders o USING (kind, order_ref) WHERE q.order_ref = $1', [
+      ref,
+    ]);
     expect(rows[0]).toMatchObject({ failures: 1, query_slot: 0 });
   });
 
@@ -204,7 +215,10 @@ describe('reconciliation against the Starpay query API', () => {
     fake.setOrder('repayment', ref, { trxState: 'SUCCESS', trxAmount: 500, currency: 'PHP' });
     const response = await ops('POST', `/ops/orders/repayment/${ref}/reconcile`);
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toMatchObject({ order: { state: 'SUCCESS', amount: 500, notificationCount: 0 }, query: { outcome: 'created', providerState: 'SUCCESS' } });
+    expect(response.json()).toMatchObject({
+      order: { state: 'SUCCESS', amount: 500, notificationCount: 0 },
+      query: { outcome: 'created', providerState: 'SUCCESS' },
+    });
 
     const unknown = await ops('POST', `/ops/orders/repayment/${newRef()}/reconcile`);
     expect(unknown.json()).toEqual({ order: null, query: { outcome: 'not_found', providerState: null } });
@@ -240,7 +254,7 @@ describe('reconciliation across replicas', () => {
     second = await startService({ DATABASE_URL: t.database.url });
   });
   afterEach(async () => {
-    await t.db.pool.query('UPDATE provider_queries SET due_at = now() + interval \'1 hour\'');
+    await t.db.pool.query("UPDATE provider_queries SET due_at = now() + interval '1 hour'");
   });
   afterAll(async () => {
     await second.close();
@@ -268,7 +282,10 @@ describe('orders pending before reconciliation existed', () => {
     const spreadApp = await startService({ DATABASE_URL: t.database.url, RECONCILE_SCHEDULE: '1h' });
     try {
       await spreadApp.reconciler.runDue();
-      const { rows } = await t.db.pool.query(`SELECT due_at > now() AND due_at <= now() + interval '1 hour' AS within FROM provider_queries WHERE order_ref = $1`, [ref]);
+      const { rows } = await t.db.pool.query(
+        `SELECT due_at > now() AND due_at <= now() + interval '1 hour' AS within FROM provider_queries WHERE order_ref = $1`,
+        [ref],
+      );
       expect(rows[0]).toEqual({ within: true });
     } finally {
       await spreadApp.close();

@@ -58,8 +58,14 @@ afterAll(async () => {
 
 function expectIndexedBatch(explained: Explained, index: string, tables: readonly string[]): void {
   const all = planNodes(explained.plan);
-  expect(all.map((node) => node['Node Type']), explained.text).not.toContain('Seq Scan');
-  expect(all.map((node) => node['Index Name']), explained.text).toContain(index);
+  expect(
+    all.map((node) => node['Node Type']),
+    explained.text,
+  ).not.toContain('Seq Scan');
+  expect(
+    all.map((node) => node['Index Name']),
+    explained.text,
+  ).toContain(index);
   for (const table of tables) expect(explained.text, `${table} is read by an index`).toMatch(new RegExp(`Index (Only )?Scan using \\w+ on ${table}\\b`));
   // The walk reads about one batch: the rows it purged and the few young ones it stops at.
   const scans = all.filter((node) => node['Index Name'] === index);

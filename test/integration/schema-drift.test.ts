@@ -187,9 +187,7 @@ describe('the Prisma models', () => {
     expect([...new Set(columns.map((column) => column.table))]).toEqual(
       expect.arrayContaining(['orders', 'notifications', 'events', 'deliveries', 'delivery_attempts']),
     );
-    expect(columns).toContainEqual(
-      expect.objectContaining({ model: 'Order', field: 'orderRef', column: 'order_ref', type: 'String', optional: false }),
-    );
+    expect(columns).toContainEqual(expect.objectContaining({ model: 'Order', field: 'orderRef', column: 'order_ref', type: 'String', optional: false }));
     expect(columns).toContainEqual(expect.objectContaining({ table: 'orders', column: 'created_at', nativeType: 'Timestamptz(3)' }));
     expect(columns).toContainEqual(expect.objectContaining({ table: 'deliveries', column: 'lease_until', optional: true }));
   });

@@ -54,7 +54,10 @@ describe('the fake StarPago API', () => {
     expect((await fetch(`${fake.url}/api/v2/payment/order/query?${forged.toString()}`)).status).toBe(401);
 
     const signed = new URLSearchParams({ ...params, sign: signParams(params, APP_SECRET) });
-    const answer = (await (await fetch(`${fake.url}/api/v2/payment/order/query?${signed.toString()}`)).json()) as { code: number; data: Record<string, unknown> };
+    const answer = (await (await fetch(`${fake.url}/api/v2/payment/order/query?${signed.toString()}`)).json()) as {
+      code: number;
+      data: Record<string, unknown>;
+    };
     expect(answer.code).toBe(0);
     const { sign, ...data } = answer.data;
     expect(sign).toBe(signParams(data, APP_SECRET));

@@ -89,7 +89,9 @@ describe('a StarPago v3 callback', () => {
     await hint('payin', fields);
 
     expect(await orderDetail(t.app, 'payin', ref)).toBeNull();
-    expect(await notificationsOf(t.app, ref)).toMatchObject([{ source: 'notification', status: 'unverified', reason: null, deliveryCount: 1, request: fields }]);
+    expect(await notificationsOf(t.app, ref)).toMatchObject([
+      { source: 'notification', status: 'unverified', reason: null, deliveryCount: 1, request: fields },
+    ]);
     expect(queriesOf(ref)).toHaveLength(0);
     // The query is due at once, not at the schedule's first slot.
     expect((await scheduledQuery('payin', ref))?.due_in_ms).toBeLessThanOrEqual(0);
@@ -294,7 +296,9 @@ describe('forged StarPago hints', () => {
   it('cost one query per unknown order at most, however many arrive, are kept once per status, and are all rejected', async () => {
     const refs = Array.from({ length: 10 }, () => merOrderNo('FORGED'));
     await Promise.all(
-      refs.flatMap((ref) => ['PAID', 'REFUNDED', 'PAID'].map((status, i) => hint('payin', v3Fields({ merOrderNo: ref, status, updateTime: 1700000000000 + i })))),
+      refs.flatMap((ref) =>
+        ['PAID', 'REFUNDED', 'PAID'].map((status, i) => hint('payin', v3Fields({ merOrderNo: ref, status, updateTime: 1700000000000 + i }))),
+      ),
     );
     await settle(...refs);
 
@@ -404,7 +408,9 @@ async function startHoldingProxy(target: string) {
         const upstream = await fetch(target + (req.url ?? '/'), {
           method: req.method,
           headers: Object.fromEntries(
-            Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string' && ['authorization', 'content-type', 'accept'].includes(e[0])),
+            Object.entries(req.headers).filter(
+              (e): e is [string, string] => typeof e[1] === 'string' && ['authorization', 'content-type', 'accept'].includes(e[0]),
+            ),
           ),
           ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
         });

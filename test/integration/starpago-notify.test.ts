@@ -8,17 +8,7 @@ import { startFakeStarpago, type FakeStarpago } from '../../src/sandbox/starpago
 import { FORWARD_SECRET, startTestApp, type TestApp } from '../helpers/app.js';
 import { startFakeDownstream, waitFor, type FakeDownstream } from '../helpers/fake-downstream.js';
 import { requestFields, signedBody } from '../helpers/starpay.js';
-import {
-  STARPAGO_APP_ID,
-  STARPAGO_APP_SECRET,
-  notificationsOf,
-  opsGet,
-  orderDetail,
-  postStarpago,
-  signedV2,
-  v2Fields,
-  v3Fields,
-} from '../helpers/starpago.js';
+import { STARPAGO_APP_ID, STARPAGO_APP_SECRET, notificationsOf, opsGet, orderDetail, postStarpago, signedV2, v2Fields, v3Fields } from '../helpers/starpago.js';
 
 let fake: FakeStarpago;
 let downstream: FakeDownstream;
@@ -110,7 +100,10 @@ describe('StarPago v2 callbacks through /notify/starpago', () => {
   });
 
   it('store a null amount for an unknown currency or a too fine fraction, keep the raw value, and still accept', async () => {
-    for (const [currency, amount] of [['XQZ', '12.34'], ['JPY', '10.5']] as const) {
+    for (const [currency, amount] of [
+      ['XQZ', '12.34'],
+      ['JPY', '10.5'],
+    ] as const) {
       const fields = v2Fields({ currency, amount });
       await acceptedV2('payin', fields);
       const detail = await orderDetail(t.app, 'payin', fields.merOrderNo as string);
@@ -197,8 +190,8 @@ describe('StarPago v2 callbacks through /notify/starpago', () => {
   it('move a PENDING order to SUCCESS with one changed event, and ignore a late PENDING', async () => {
     const fields = v2Fields({ orderStatus: 1 });
     await acceptedV2('payin', fields);
-    await acceptedV2('payin', { ...fields, orderStatus: 2, updateTime: fields.updateTime as number + 1000 });
-    await acceptedV2('payin', { ...fields, orderStatus: 0, updateTime: fields.updateTime as number + 2000 });
+    await acceptedV2('payin', { ...fields, orderStatus: 2, updateTime: (fields.updateTime as number) + 1000 });
+    await acceptedV2('payin', { ...fields, orderStatus: 0, updateTime: (fields.updateTime as number) + 2000 });
 
     const detail = await orderDetail(t.app, 'payin', fields.merOrderNo as string);
     expect(detail?.order).toMatchObject({ state: 'SUCCESS', rawState: '2', notificationCount: 3, conflict: false });
@@ -211,7 +204,7 @@ describe('StarPago v2 callbacks through /notify/starpago', () => {
   it('flag SUCCESS then FAILED as a conflict, without an event', async () => {
     const fields = v2Fields({ orderStatus: 2 });
     await acceptedV2('payout', fields);
-    await acceptedV2('payout', { ...fields, orderStatus: -1, updateTime: fields.updateTime as number + 1000 });
+    await acceptedV2('payout', { ...fields, orderStatus: -1, updateTime: (fields.updateTime as number) + 1000 });
     const detail = await orderDetail(t.app, 'payout', fields.merOrderNo as string);
     expect(detail?.order).toMatchObject({ state: 'SUCCESS', conflict: true, notificationCount: 2 });
     expect(detail?.events).toHaveLength(1);
@@ -249,7 +242,14 @@ describe('StarPago events', () => {
     // Everything earlier in this file is already out of the way: only this test's events are sent.
     await t.db.pool.query("UPDATE deliveries SET status = 'delivered' WHERE status = 'pending'");
     downstream.received.length = 0;
-    const forwarder = createForwarder({ pool: t.db.pool, listenPool: t.db.listenPool, destinations, forward: t.config.forward, logger: createLogger('silent'), pollMs: 50 });
+    const forwarder = createForwarder({
+      pool: t.db.pool,
+      listenPool: t.db.listenPool,
+      destinations,
+      forward: t.config.forward,
+      logger: createLogger('silent'),
+      pollMs: 50,
+    });
     void forwarder.start();
     try {
       const payin = v2Fields({ orderStatus: 0, amount: '10.50', currency: 'PHP' });
@@ -262,11 +262,19 @@ describe('StarPago events', () => {
       await settleHints(payinRef);
 
       await waitFor(() => downstream.received.length >= 3, 10_000, 'three webhooks');
-      const sent = downstream.received.map((w) => new Webhook(FORWARD_SECRET).verify(w.body, w.headers as Record<string, string>) as { type: string; data: Record<string, unknown> });
+      const sent = downstream.received.map(
+        (w) => new Webhook(FORWARD_SECRET).verify(w.body, w.headers as Record<string, string>) as { type: string; data: Record<string, unknown> },
+      );
       const byRef = (ref: string) => sent.filter((s) => s.data.orderRef === ref);
       expect(byRef(payinRef)).toMatchObject([
-        { type: 'starpago.payin.state_changed', data: { provider: 'starpago', kind: 'payin', source: 'notification', state: 'PENDING', rawState: '0', amount: 1050 } },
-        { type: 'starpago.payin.state_changed', data: { provider: 'starpago', kind: 'payin', source: 'query', state: 'SUCCESS', previousState: 'PENDING', rawState: 'PAID', paidAmount: 1050 } },
+        {
+          type: 'starpago.payin.state_changed',
+          data: { provider: 'starpago', kind: 'payin', source: 'notification', state: 'PENDING', rawState: '0', amount: 1050 },
+        },
+        {
+          type: 'starpago.payin.state_changed',
+          data: { provider: 'starpago', kind: 'payin', source: 'query', state: 'SUCCESS', previousState: 'PENDING', rawState: 'PAID', paidAmount: 1050 },
+        },
       ]);
       expect(byRef(payout.merOrderNo as string)).toEqual([
         {
@@ -317,14 +325,20 @@ describe('the ops API on StarPago orders', () => {
     const starpayOrders = await opsGet<{ items: { orderRef: string }[] }>(t.app, '/ops/orders?provider=starpay&limit=500');
     expect(starpayOrders.body.items.map((o) => o.orderRef)).toContain(starpay.originalMsgId);
 
-    const unverified = await opsGet<{ items: { orderRef: string; status: string; source: string; request: unknown }[] }>(t.app, '/ops/notifications?status=unverified&limit=500');
+    const unverified = await opsGet<{ items: { orderRef: string; status: string; source: string; request: unknown }[] }>(
+      t.app,
+      '/ops/notifications?status=unverified&limit=500',
+    );
     expect(unverified.body.items.every((n) => n.status === 'unverified')).toBe(true);
     expect(unverified.body.items.find((n) => n.orderRef === hinted.merOrderNo)).toMatchObject({ source: 'notification', request: hinted });
 
     fake.setOrder('payin', hinted.merOrderNo as string, { status: 'PAID', amount: '250.00', paidAmount: '250.00', currency: 'PHP', updateTime: 1700000060000 });
     await settleHints(hinted.merOrderNo as string);
 
-    const answers = await opsGet<{ items: { orderRef: string; status: string; source: string; request: unknown }[] }>(t.app, '/ops/notifications?source=query&limit=500');
+    const answers = await opsGet<{ items: { orderRef: string; status: string; source: string; request: unknown }[] }>(
+      t.app,
+      '/ops/notifications?source=query&limit=500',
+    );
     expect(answers.body.items.every((n) => n.source === 'query')).toBe(true);
     expect(answers.body.items.find((n) => n.orderRef === hinted.merOrderNo)).toMatchObject({
       status: 'accepted',
@@ -332,7 +346,10 @@ describe('the ops API on StarPago orders', () => {
     });
     const stillUnverified = await opsGet<{ items: { orderRef: string }[] }>(t.app, '/ops/notifications?status=unverified&limit=500');
     expect(stillUnverified.body.items.map((n) => n.orderRef)).not.toContain(hinted.merOrderNo);
-    const listed = await opsGet<{ items: { orderRef: string; state: string }[] }>(t.app, `/ops/orders?provider=starpago&orderRef=${hinted.merOrderNo as string}`);
+    const listed = await opsGet<{ items: { orderRef: string; state: string }[] }>(
+      t.app,
+      `/ops/orders?provider=starpago&orderRef=${hinted.merOrderNo as string}`,
+    );
     expect(listed.body.items).toMatchObject([{ orderRef: hinted.merOrderNo, state: 'SUCCESS' }]);
   });
 });

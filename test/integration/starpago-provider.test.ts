@@ -108,7 +108,10 @@ describe('the StarPago provider', () => {
   it('asks the configured API version', async () => {
     fake.setOrder('payin', 'M-4', { status: 'EXPIRED', orderStatus: -1, updateTime: 1700000000000 });
     expect(await provider().provider.query?.('payin', 'M-4')).toMatchObject({ outcome: 'found', report: { rawState: 'EXPIRED', state: 'FAILED' } });
-    expect(await provider({ apiVersion: 'v2' }).provider.query?.('payin', 'M-4')).toMatchObject({ outcome: 'found', report: { rawState: '-1', state: 'FAILED' } });
+    expect(await provider({ apiVersion: 'v2' }).provider.query?.('payin', 'M-4')).toMatchObject({
+      outcome: 'found',
+      report: { rawState: '-1', state: 'FAILED' },
+    });
     expect(await provider().provider.query?.('static-qr', 'M-4')).toMatchObject({ outcome: 'config_error' });
   });
 });

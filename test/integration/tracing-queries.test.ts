@@ -62,7 +62,7 @@ describe('tracing of provider queries', () => {
     });
     expect(response.body).toBe('SUCCESS');
     fake.setOrder('disbursement', ref, { trxState: 'SUCCESS', trxAmount: 10000, currency: 'PHP' });
-    await t.db.pool.query('UPDATE provider_queries SET due_at = now() WHERE kind = $1 AND order_ref = $2', [ 'disbursement', ref ]);
+    await t.db.pool.query('UPDATE provider_queries SET due_at = now() WHERE kind = $1 AND order_ref = $2', ['disbursement', ref]);
     expect(await t.reconciler.runDue()).toBeGreaterThanOrEqual(1);
 
     const queryOf = () => collector.spans.find((span) => span.name === 'provider query' && span.attributes['receiver.order_ref'] === ref);

@@ -47,8 +47,10 @@ describe('loadConfig', () => {
   it('requires the secrets in production, and FORWARD_SECRET whenever FORWARD_URLS is set', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/STARPAY_PUBLIC_KEYS[\s\S]*OPS_API_TOKEN/);
     expect(() => loadConfig({ FORWARD_URLS: 'http://a.example/hook' })).toThrow(/FORWARD_SECRET/);
-    expect(loadConfig({ FORWARD_URLS: 'http://a.example/h, https://b.example/h', FORWARD_SECRET: 'whsec_dGVzdA==' }).forward.urls)
-      .toEqual(['http://a.example/h', 'https://b.example/h']);
+    expect(loadConfig({ FORWARD_URLS: 'http://a.example/h, https://b.example/h', FORWARD_SECRET: 'whsec_dGVzdA==' }).forward.urls).toEqual([
+      'http://a.example/h',
+      'https://b.example/h',
+    ]);
   });
 });
 
@@ -133,9 +135,7 @@ describe('start-up rules', () => {
 
 describe('loadStarpayKeys', () => {
   it('names the variable whose key cannot be read or parsed', async () => {
-    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' }))).rejects.toThrow(
-      /^STARPAY_PUBLIC_KEYS_FILE: cannot read/,
-    );
+    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS_FILE: cannot read/);
     await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS: 'not-a-key' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS: /);
   });
 });
@@ -144,7 +144,10 @@ describe('createDestinations', () => {
   it('refuses a destination listed twice, credentials aside, naming it without them', async () => {
     const { createDestinations } = await import('../../src/destinations/index.js');
     const build = () =>
-      createDestinations(['https://merchant:one@hooks.example/a', 'https://merchant:two@hooks.example/a'], { timeoutMs: 1_000, webhookSecret: 'whsec_dGVzdA==' });
+      createDestinations(['https://merchant:one@hooks.example/a', 'https://merchant:two@hooks.example/a'], {
+        timeoutMs: 1_000,
+        webhookSecret: 'whsec_dGVzdA==',
+      });
     expect(build).toThrow('FORWARD_URLS: https://***:***@hooks.example/a is listed twice (credentials aside)');
     expect(build).not.toThrow(/one|two/);
   });

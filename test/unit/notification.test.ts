@@ -45,12 +45,27 @@ describe('toNotification', () => {
 describe('Starpay states', () => {
   it('normalises trxState', () => {
     expect(['SUCCESS', 'FAIL', 'FAILED', 'FAILURE', 'success', 'Fail', ' SUCCESS', 'PROCESSING', ''].map(normaliseTrxState)).toEqual([
-      'SUCCESS', 'FAILED', 'FAILED', 'FAILED', 'PENDING', 'PENDING', 'PENDING', 'PENDING', 'PENDING',
+      'SUCCESS',
+      'FAILED',
+      'FAILED',
+      'FAILED',
+      'PENDING',
+      'PENDING',
+      'PENDING',
+      'PENDING',
+      'PENDING',
     ]);
   });
 
-  it('marks the notification as Starpay\'s, accepted, with the signed text and signature kept', () => {
+  it("marks the notification as Starpay's, accepted, with the signed text and signature kept", () => {
     const notification = toNotification('repayment', { originalMsgId: 'o', trxState: 'SUCCESS' }, '{"x":1}', 'c2ln');
-    expect(notification).toMatchObject({ provider: 'starpay', kind: 'repayment', status: 'accepted', signedText: '{"x":1}', signature: 'c2ln', paidAmount: null });
+    expect(notification).toMatchObject({
+      provider: 'starpay',
+      kind: 'repayment',
+      status: 'accepted',
+      signedText: '{"x":1}',
+      signature: 'c2ln',
+      paidAmount: null,
+    });
   });
 });

@@ -25,7 +25,9 @@ describe('OPS_TOKENS', () => {
   });
 
   it('stops start-up on an unknown scope or a malformed entry, naming each entry but never its hash', () => {
-    const found = problems({ OPS_TOKENS: `alice:admin:${sha('a')},bob:read:${sha('b').toUpperCase()},carol:read,dave:operate:${sha('d')}:x,:read:${sha('e')}` });
+    const found = problems({
+      OPS_TOKENS: `alice:admin:${sha('a')},bob:read:${sha('b').toUpperCase()},carol:read,dave:operate:${sha('d')}:x,:read:${sha('e')}`,
+    });
     expect(found).toEqual([
       'OPS_TOKENS entry 1 (alice) has an unknown scope: must be read or operate',
       "OPS_TOKENS entry 2 (bob) must end in the token's SHA-256 as 64 lowercase hex digits",
@@ -41,12 +43,16 @@ describe('OPS_TOKENS', () => {
       'OPS_TOKENS entry 2 (a) repeats the name a',
       'OPS_TOKENS entry 3 (b) repeats the hash of another entry',
     ]);
-    expect(problems({ OPS_API_TOKEN: 'x', OPS_TOKENS: `default:read:${sha('a')}` })).toEqual(["OPS_TOKENS names a token default, which is OPS_API_TOKEN's name"]);
+    expect(problems({ OPS_API_TOKEN: 'x', OPS_TOKENS: `default:read:${sha('a')}` })).toEqual([
+      "OPS_TOKENS names a token default, which is OPS_API_TOKEN's name",
+    ]);
   });
 
   it('is enough in production without OPS_API_TOKEN; neither is refused', () => {
     expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', STARPAGO_APP_SECRET: 's', OPS_TOKENS: `a:read:${sha('a')}` })).toEqual([]);
-    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', STARPAGO_APP_SECRET: 's' })).toEqual(['OPS_API_TOKEN or OPS_TOKENS is required in production']);
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', STARPAGO_APP_SECRET: 's' })).toEqual([
+      'OPS_API_TOKEN or OPS_TOKENS is required in production',
+    ]);
   });
 
   it('single sign-on needs its client id, someone to sign in, and in production an https issuer', () => {
@@ -57,7 +63,14 @@ describe('OPS_TOKENS', () => {
     expect(problems({ OIDC_ISSUER_URL: 'https://a.example', OIDC_CLIENT_ID: 'c', OIDC_READ_EMAILS: 'ana@example.com, not-an-address' })).toEqual([
       'OIDC_READ_EMAILS each entry must be an e-mail address or *@domain',
     ]);
-    const sso = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/x', STARPAGO_APP_SECRET: 's', OPS_TOKENS: `a:read:${sha('a')}`, OIDC_CLIENT_ID: 'c', OIDC_OPERATE_EMAILS: '*@Example.com' };
+    const sso = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      STARPAGO_APP_SECRET: 's',
+      OPS_TOKENS: `a:read:${sha('a')}`,
+      OIDC_CLIENT_ID: 'c',
+      OIDC_OPERATE_EMAILS: '*@Example.com',
+    };
     expect(problems({ ...sso, OIDC_ISSUER_URL: 'http://idp.example' })).toEqual(['OIDC_ISSUER_URL must be https:// in production (or a loopback address)']);
     expect(loadConfig({ ...sso, OIDC_ISSUER_URL: 'http://127.0.0.1:8080' }).oidc).toMatchObject({ operateEmails: ['*@example.com'], readEmails: [] });
   });

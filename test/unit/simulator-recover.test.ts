@@ -5,8 +5,16 @@ import { awaitRecovery, formatRecovery } from '../../src/simulator/recover.js';
 import { planSimulation, type SimulatedOrder } from '../../src/simulator/simulation.js';
 
 const lost = planSimulation({
-  kinds: ['disbursement'], starpagoKinds: ['payin'], starpagoVersion: 'v3', orders: 4, seed: 9, mchId: 'M', duplicates: 0, outOfOrder: 0,
-  forged: 0, lose: 1,
+  kinds: ['disbursement'],
+  starpagoKinds: ['payin'],
+  starpagoVersion: 'v3',
+  orders: 4,
+  seed: 9,
+  mchId: 'M',
+  duplicates: 0,
+  outOfOrder: 0,
+  forged: 0,
+  lose: 1,
 });
 
 /** A fake ops API: each order's detail as `detail(order, round)` says, 404 when it returns null. */

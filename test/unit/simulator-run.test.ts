@@ -65,7 +65,12 @@ describe('the simulator sending to a receiver', () => {
   });
 
   it("resends the same bytes on Starpay's compressed schedule until the reply is exactly SUCCESS", async () => {
-    const answers: Array<[number, string]> = [[503, '{}'], [200, 'OK'], [200, 'SUCCESS\n'], [200, 'SUCCESS']];
+    const answers: Array<[number, string]> = [
+      [503, '{}'],
+      [200, 'OK'],
+      [200, 'SUCCESS\n'],
+      [200, 'SUCCESS'],
+    ];
     const { url, received } = await receiver((n) => answers[n] ?? [500, '']);
     const waits: number[] = [];
     const result = await runSimulation(planOrders(calm), runOptions(url, waits));
@@ -90,7 +95,10 @@ describe('the simulator sending to a receiver', () => {
     const result = await runSimulation(planOrders({ ...calm, orders: 4, forged: 0.5 }), runOptions(url));
     expect(received).toHaveLength(6);
     expect(formatSummary(result.summary)).toBe('sent 6, SUCCESS 4, refused 2, retried 0');
-    expect(result.deliveries.filter((d) => d.notification.role === 'forged').map((d) => d.lastReply)).toEqual(['401 SIGNATURE_INVALID', '401 SIGNATURE_INVALID']);
+    expect(result.deliveries.filter((d) => d.notification.role === 'forged').map((d) => d.lastReply)).toEqual([
+      '401 SIGNATURE_INVALID',
+      '401 SIGNATURE_INVALID',
+    ]);
     expect(result.ok).toBe(true);
   });
 

@@ -26,7 +26,12 @@ describe("a simulation's plan", () => {
   it("takes every provider's kinds in turn", () => {
     const orders = planSimulation(options);
     expect(orders.slice(0, 6).map((o) => `${o.provider}/${o.kind}`)).toEqual([
-      'starpay/disbursement', 'starpay/repayment', 'starpay/static-qr', 'starpago/payin', 'starpago/payout', 'starpay/disbursement',
+      'starpay/disbursement',
+      'starpay/repayment',
+      'starpay/static-qr',
+      'starpago/payin',
+      'starpago/payout',
+      'starpay/disbursement',
     ]);
     expect(orders.filter((o) => o.provider === 'starpago')).toHaveLength(20);
     expect(planSimulation({ ...options, kinds: [], starpagoKinds: ['payout'] }).every((o) => o.kind === 'payout')).toBe(true);

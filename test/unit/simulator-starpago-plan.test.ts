@@ -106,7 +106,10 @@ describe('StarPago callback bodies', () => {
   });
 
   it('are flat JSON objects with sign first, and carry no sign in v3', () => {
-    expect(starpagoBody({ merOrderNo: '1', amount: 10.5 }, 'ab')).toEqual({ body: '{"sign":"ab","merOrderNo":"1","amount":10.5}', contentType: 'application/json' });
+    expect(starpagoBody({ merOrderNo: '1', amount: 10.5 }, 'ab')).toEqual({
+      body: '{"sign":"ab","merOrderNo":"1","amount":10.5}',
+      contentType: 'application/json',
+    });
     expect(starpagoBody({ merOrderNo: '1', status: 'PAID' }, null, true)).toEqual({
       body: 'merOrderNo=1&status=PAID',
       contentType: 'application/x-www-form-urlencoded',

@@ -12,8 +12,16 @@ import { planSimulation, type SimulationPlanOptions } from '../../src/simulator/
 const SECRET = 'app-secret-under-test';
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const plan: SimulationPlanOptions = {
-  kinds: [], starpagoKinds: ['payin', 'payout'], starpagoVersion: 'v2', orders: 6, seed: 4, mchId: '101510000001',
-  duplicates: 0, outOfOrder: 0, forged: 0.5, lose: 0,
+  kinds: [],
+  starpagoKinds: ['payin', 'payout'],
+  starpagoVersion: 'v2',
+  orders: 6,
+  seed: 4,
+  mchId: '101510000001',
+  duplicates: 0,
+  outOfOrder: 0,
+  forged: 0.5,
+  lose: 0,
 };
 
 interface Received {
@@ -101,19 +109,26 @@ describe('registering orders before a run', () => {
     starpago = await startFakeStarpago({ appId: 'app', appSecret: SECRET });
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
     starpay = await startFakeStarpay({ merchantPublicKey: keys.publicKey, platformPrivateKey: keys.privateKey, mchId: 'M' });
-    closers.push(() => starpago.close(), () => starpay.close());
+    closers.push(
+      () => starpago.close(),
+      () => starpay.close(),
+    );
     const orders = planSimulation({ ...plan, kinds: ['repayment', 'static-qr'], starpagoVersion: 'v3' });
 
     const told = await registerTruth(orders, { starpayApi: starpay.url, starpagoApi: starpago.url, timeoutMs: 2_000 });
     expect(told).toBe(orders.filter((o) => o.kind !== 'static-qr').length);
 
-    const token = (await (await fetch(`${starpago.url}/api/v3/oauth/token`, {
-      method: 'POST',
-      body: JSON.stringify({ grant_type: 'client_credentials', app_id: 'app', app_secret: SECRET }),
-    })).json()) as { data: { token: string } };
+    const token = (await (
+      await fetch(`${starpago.url}/api/v3/oauth/token`, {
+        method: 'POST',
+        body: JSON.stringify({ grant_type: 'client_credentials', app_id: 'app', app_secret: SECRET }),
+      })
+    ).json()) as { data: { token: string } };
     for (const order of orders.filter((o) => o.provider === 'starpago')) {
       const path = order.kind === 'payin' ? 'payment' : 'payout';
-      const answer = await fetch(`${starpago.url}/api/v3/${path}/query?merOrderNo=${order.orderRef}`, { headers: { authorization: `Bearer ${token.data.token}` } });
+      const answer = await fetch(`${starpago.url}/api/v3/${path}/query?merOrderNo=${order.orderRef}`, {
+        headers: { authorization: `Bearer ${token.data.token}` },
+      });
       expect(((await answer.json()) as { data: unknown }).data).toMatchObject({ merOrderNo: order.orderRef, status: order.truth.status });
     }
   });
@@ -130,7 +145,9 @@ describe('registering orders before a run', () => {
     const orders = planSimulation({ ...plan, kinds: ['disbursement', 'static-qr'] });
     expect(await registerWithService(orders, { url, opsToken: 'tok', timeoutMs: 2_000 })).toBe(2 + 2);
     expect(received.every((r) => r.method === 'PUT' && r.headers.authorization === 'Bearer tok')).toBe(true);
-    const expected = orders.filter((o) => o.kind !== 'static-qr').map((o) => [`/ops/orders/${o.kind}/${o.orderRef}`, { amount: o.amount, currency: o.currency }]);
+    const expected = orders
+      .filter((o) => o.kind !== 'static-qr')
+      .map((o) => [`/ops/orders/${o.kind}/${o.orderRef}`, { amount: o.amount, currency: o.currency }]);
     expect(received.map((r) => [r.path, JSON.parse(r.body)])).toEqual(expect.arrayContaining(expected));
     expect(received).toHaveLength(expected.length);
   });

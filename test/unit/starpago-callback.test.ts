@@ -24,7 +24,9 @@ function v2Callback(overrides: Record<string, unknown> = {}): Record<string, unk
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const form = (value: Record<string, unknown>) =>
-  Buffer.from(new URLSearchParams(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v as string | number)] as [string, string]]))).toString());
+  Buffer.from(
+    new URLSearchParams(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v as string | number)] as [string, string]]))).toString(),
+  );
 
 describe('reading a StarPago v2 callback', () => {
   it('accepts a signed JSON callback and maps its fields', () => {
@@ -121,7 +123,17 @@ describe('reading a StarPago v2 callback', () => {
 });
 
 describe('reading a StarPago v3 callback', () => {
-  const v3 = { status: 'PAID', orderNo: 'P-9', merOrderNo: 'M-3', amount: '100.00', paidAmount: '99.50', currency: 'PHP', payMethod: 'GCASH', updateTime: 1700000000000, params: { qr: 'x' } };
+  const v3 = {
+    status: 'PAID',
+    orderNo: 'P-9',
+    merOrderNo: 'M-3',
+    amount: '100.00',
+    paidAmount: '99.50',
+    currency: 'PHP',
+    payMethod: 'GCASH',
+    updateTime: 1700000000000,
+    params: { qr: 'x' },
+  };
 
   it('reads an unsigned callback as an unverified hint keyed by its status alone', () => {
     const result = readCallback('payin', json(v3), JSON_TYPE, undefined);
@@ -153,7 +165,10 @@ describe('reading a StarPago v3 callback', () => {
   });
 
   it('keys an undocumented status with PENDING, so that made-up statuses add no rows', () => {
-    expect(readCallback('payin', json({ ...v3, status: 'MADE-UP' }), JSON_TYPE, undefined)).toMatchObject({ ok: true, notification: { dedupKey: 'v3:PENDING', rawState: 'MADE-UP' } });
+    expect(readCallback('payin', json({ ...v3, status: 'MADE-UP' }), JSON_TYPE, undefined)).toMatchObject({
+      ok: true,
+      notification: { dedupKey: 'v3:PENDING', rawState: 'MADE-UP' },
+    });
   });
 
   it('refuses a callback without merOrderNo or a string status with MISSING_FIELD', () => {

@@ -80,9 +80,7 @@ describe('loadMerchantPrivateKey', () => {
     const file = path.join(directory, 'weak.pem');
     await writeFile(file, weak);
     await expect(loadMerchantPrivateKey({ keyFile: file })).rejects.toThrow(/^STARPAY_MERCHANT_PRIVATE_KEY_FILE: has 1024 bits/);
-    await expect(loadMerchantPrivateKey({ keyFile: path.join(directory, 'missing.pem') })).rejects.toThrow(
-      /^STARPAY_MERCHANT_PRIVATE_KEY_FILE: cannot read/,
-    );
+    await expect(loadMerchantPrivateKey({ keyFile: path.join(directory, 'missing.pem') })).rejects.toThrow(/^STARPAY_MERCHANT_PRIVATE_KEY_FILE: cannot read/);
     await expect(loadMerchantPrivateKey({ key: pkcs8Pem, keyFile: file })).rejects.toThrow(/both set/);
   });
 });

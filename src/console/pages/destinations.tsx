@@ -21,8 +21,8 @@ export function DestinationsPage() {
     <>
       <Heading>Destinations</Heading>
       <p class="muted">
-        Where events go. A destination that keeps failing opens its circuit breaker: only a probe is sent until one succeeds. A paused
-        destination gets nothing until it is resumed; its deliveries wait and never die.
+        Where events go. A destination that keeps failing opens its circuit breaker: only a probe is sent until one succeeds. A paused destination gets nothing
+        until it is resumed; its deliveries wait and never die.
       </p>
       <p role="status" class={notice === undefined ? 'visually-hidden' : 'ok'}>
         {notice}
@@ -126,7 +126,13 @@ function DestinationView({ destination, onDone }: { destination: Destination; on
       {canOperate && (
         <>
           <div class="actions">
-            <button type="button" class="secondary" onClick={() => void togglePause()} disabled={busy} aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => void togglePause()}
+              disabled={busy}
+              aria-label={`${destination.state === 'paused' ? 'Resume' : 'Pause'} ${label}`}
+            >
               {destination.state === 'paused' ? 'Resume' : 'Pause'}
             </button>
           </div>

@@ -140,7 +140,13 @@ function Timeline({ notifications, events }: { notifications: Notification[]; ev
   if (entries.length === 0) return <p class="muted">Nothing yet.</p>;
   return (
     <ol class="timeline">
-      {entries.map((entry) => ('notification' in entry ? <NotificationEntry key={entry.notification.id} notification={entry.notification} /> : <EventEntry key={entry.event.id} event={entry.event} />))}
+      {entries.map((entry) =>
+        'notification' in entry ? (
+          <NotificationEntry key={entry.notification.id} notification={entry.notification} />
+        ) : (
+          <EventEntry key={entry.event.id} event={entry.event} />
+        ),
+      )}
     </ol>
   );
 }
@@ -215,8 +221,7 @@ function DeliveryView({ delivery, onRetried }: { delivery: Delivery; onRetried: 
   return (
     <article class="delivery" aria-label={`Delivery ${delivery.id}`}>
       <p class="entry-head">
-        <strong>{delivery.id}</strong> to <span class="url">{delivery.url}</span>{' '}
-        <span class={`badge delivery-${delivery.status}`}>{delivery.status}</span>
+        <strong>{delivery.id}</strong> to <span class="url">{delivery.url}</span> <span class={`badge delivery-${delivery.status}`}>{delivery.status}</span>
       </p>
       <dl class="inline">
         <dt>Event</dt>

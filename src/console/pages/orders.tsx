@@ -111,7 +111,13 @@ function FilterForm({ filters }: { filters: Filters }) {
   );
 }
 
-function Choice(props: { id: string; label: string; value: string | undefined; options: string[]; onChange: (event: { currentTarget: { value: string } }) => void }) {
+function Choice(props: {
+  id: string;
+  label: string;
+  value: string | undefined;
+  options: string[];
+  onChange: (event: { currentTarget: { value: string } }) => void;
+}) {
   return (
     <div class="field">
       <label for={props.id}>{props.label}</label>

@@ -10,7 +10,10 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
   const [sso, setSso] = useState(false);
 
   useEffect(() => {
-    api.ssoEnabled().then((answer) => setSso(answer.enabled), () => setSso(false));
+    api.ssoEnabled().then(
+      (answer) => setSso(answer.enabled),
+      () => setSso(false),
+    );
   }, []);
 
   function startSso() {

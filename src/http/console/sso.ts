@@ -110,7 +110,11 @@ export async function ssoRoutes(app: FastifyInstance, options: SsoOptions): Prom
       throw new AppError('SIGN_IN_REFUSED', 'address on neither OIDC_OPERATE_EMAILS nor OIDC_READ_EMAILS');
     }
     const token = `${SESSION_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-    await createSession(db.prisma, { tokenHash: digest(token), email, scope, ttlMs: SESSION_TTL_MS }, { ...audit, status: 200, details: { scope, validForHours: SESSION_TTL_MS / 3_600_000 } });
+    await createSession(
+      db.prisma,
+      { tokenHash: digest(token), email, scope, ttlMs: SESSION_TTL_MS },
+      { ...audit, status: 200, details: { scope, validForHours: SESSION_TTL_MS / 3_600_000 } },
+    );
     request.log.info({ actor: email, scope }, 'operator signed in');
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(finishPage(token));
   });

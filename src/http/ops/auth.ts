@@ -47,11 +47,7 @@ export function requireBearerToken(app: FastifyInstance, options: AuthOptions): 
   });
 }
 
-async function authenticate(
-  request: FastifyRequest,
-  configured: readonly { token: OpsToken; hash: Buffer }[],
-  options: AuthOptions,
-): Promise<Operator | null> {
+async function authenticate(request: FastifyRequest, configured: readonly { token: OpsToken; hash: Buffer }[], options: AuthOptions): Promise<Operator | null> {
   const match = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '');
   if (match?.[1] === undefined) return null;
   const presented = digest(match[1]);

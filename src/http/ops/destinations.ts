@@ -54,7 +54,10 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
   const pauseOrResume = (paused: boolean) => async (request: FastifyRequest<{ Params: z.output<typeof DestinationParamsSchema> }>) => {
     const destination = find(request.params.id);
     await withAudit(request, 200, (audit) => setPaused(db.pool, destination, paused, audit));
-    request.log.info({ action: paused ? 'destination.pause' : 'destination.resume', destination: destination.id }, paused ? 'destination paused' : 'destination resumed');
+    request.log.info(
+      { action: paused ? 'destination.pause' : 'destination.resume', destination: destination.id },
+      paused ? 'destination paused' : 'destination resumed',
+    );
     return { destination: await view(destination) };
   };
 
@@ -117,7 +120,10 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
         kind,
       };
       const matched = await withAudit(request, 202, (audit) => retryDeadDeliveries(db.pool, filter, audit));
-      request.log.info({ action: 'deliveries.retry', destination: destination.id, createdAfter, createdBefore, provider, kind, matched }, 'dead deliveries retried');
+      request.log.info(
+        { action: 'deliveries.retry', destination: destination.id, createdAfter, createdBefore, provider, kind, matched },
+        'dead deliveries retried',
+      );
       return reply.code(202).send({ matched });
     },
   );

@@ -5,11 +5,24 @@ import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { findOrderDetail, listOrders } from '../../store/orders.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import { KindSchema, OPS_SECURITY, OrderDetailSchema, OrderSchema, ProviderSchema, errorReplies, pageSchema, OrderRefPrefixSchema, OrderRefSchema } from './schemas.js';
+import {
+  KindSchema,
+  OPS_SECURITY,
+  OrderDetailSchema,
+  OrderSchema,
+  ProviderSchema,
+  errorReplies,
+  pageSchema,
+  OrderRefPrefixSchema,
+  OrderRefSchema,
+} from './schemas.js';
 
 // Any kind is looked up: an unknown one names no order (404), like an unknown orderRef.
 export const OrderParamsSchema = z.object({
-  kind: z.string().min(1).describe(`one of ${KindSchema.options.join(', ')}`),
+  kind: z
+    .string()
+    .min(1)
+    .describe(`one of ${KindSchema.options.join(', ')}`),
   orderRef: OrderRefSchema,
 });
 
@@ -18,9 +31,7 @@ const instant = z.iso
   .transform((text) => new Date(text))
   .describe('ISO 8601 date-time with Z or an offset');
 
-const OrderKeySchema = z
-  .object({ u: z.iso.datetime(), i: IdKeySchema })
-  .transform((key) => ({ updatedAt: new Date(key.u), id: key.i }));
+const OrderKeySchema = z.object({ u: z.iso.datetime(), i: IdKeySchema }).transform((key) => ({ updatedAt: new Date(key.u), id: key.i }));
 
 const flag = z
   .enum(['true', 'false'])

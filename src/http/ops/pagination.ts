@@ -3,13 +3,7 @@ import { z } from 'zod';
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 
-export const LimitSchema = z.coerce
-  .number()
-  .int()
-  .min(1)
-  .max(MAX_LIMIT)
-  .default(DEFAULT_LIMIT)
-  .describe(`page size, at most ${MAX_LIMIT}`);
+export const LimitSchema = z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT).describe(`page size, at most ${MAX_LIMIT}`);
 
 /**
  * Cursors are opaque to clients: base64url JSON of the last row's sort key. Pages are keyset
@@ -42,4 +36,7 @@ function decodeJson(text: string): unknown {
 }
 
 /** Row ids travel as decimal strings (bigint); anything else is not a cursor. */
-export const IdKeySchema = z.string().regex(/^\d{1,19}$/).transform(BigInt);
+export const IdKeySchema = z
+  .string()
+  .regex(/^\d{1,19}$/)
+  .transform(BigInt);

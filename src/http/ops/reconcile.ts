@@ -62,7 +62,8 @@ export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRo
         throw new AppError('NOT_QUERYABLE', `${kind} orders cannot be queried here`);
       }
       const result = await withAudit(request, 200, (audit) => reconciler.askNow(provider, kind, orderRef, audit));
-      if (result === 'busy') throw new AppError('PROVIDER_UNAVAILABLE', 'a query of this order is in flight', 'A query of this order is already in flight; try again shortly.');
+      if (result === 'busy')
+        throw new AppError('PROVIDER_UNAVAILABLE', 'a query of this order is in flight', 'A query of this order is already in flight; try again shortly.');
       if ('detail' in result) throw new AppError('PROVIDER_UNAVAILABLE', result.detail);
       request.log.info({ kind, orderRef, outcome: result.outcome }, 'order reconciled on request');
       return { order: (await findOrder(db.prisma, kind, orderRef)) ?? null, query: { outcome: result.outcome, providerState: result.providerState } };

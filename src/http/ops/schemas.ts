@@ -113,9 +113,7 @@ export const OrderDetailSchema = z.object({
   order: OrderSchema,
   notifications: z.array(NotificationSchema).describe('notifications, query answers and hints of the order, oldest first'),
   events: z.array(EventSchema).describe('one per state change, oldest first'),
-  deliveries: z
-    .array(DeliverySchema.extend({ attemptLog: z.array(DeliveryAttemptSchema).describe('every attempt, oldest first') }))
-    .describe('oldest first'),
+  deliveries: z.array(DeliverySchema.extend({ attemptLog: z.array(DeliveryAttemptSchema).describe('every attempt, oldest first') })).describe('oldest first'),
 });
 
 export function pageSchema<Item extends z.ZodType>(item: Item) {

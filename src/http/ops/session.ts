@@ -16,7 +16,12 @@ export async function sessionRoutes(app: FastifyInstance, options: { db: Databas
   app.get(
     '/session',
     {
-      schema: { tags: ['ops'], security: OPS_SECURITY, summary: 'Who the bearer token belongs to, and its scope', response: { 200: WhoAmISchema, ...errorReplies(401, 429) } },
+      schema: {
+        tags: ['ops'],
+        security: OPS_SECURITY,
+        summary: 'Who the bearer token belongs to, and its scope',
+        response: { 200: WhoAmISchema, ...errorReplies(401, 429) },
+      },
     },
     async (request) => {
       const operator = request.operator as NonNullable<typeof request.operator>;

@@ -15,7 +15,9 @@ const SummarySchema = z.object({
   stale: count,
   amountMismatches: count,
   deliveries: z.object({ pending: count, dead: count }),
-  lastNotificationAt: z.record(KindSchema, z.iso.datetime().nullable()).describe('the last provider notification accepted, per kind (query answers not counted)'),
+  lastNotificationAt: z
+    .record(KindSchema, z.iso.datetime().nullable())
+    .describe('the last provider notification accepted, per kind (query answers not counted)'),
 });
 
 export async function summaryRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {

@@ -54,7 +54,13 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
     const check = verifySign(fields, secret);
     if (!check.ok) {
       const { reason, rulesTried, emptyFields } = check;
-      return { ok: false, code: 'SIGNATURE_INVALID', detail: `${reason}; rules tried: ${rulesTried.join(', ') || 'none'}`, record, sign: { reason, rulesTried, emptyFields } };
+      return {
+        ok: false,
+        code: 'SIGNATURE_INVALID',
+        detail: `${reason}; rules tried: ${rulesTried.join(', ') || 'none'}`,
+        record,
+        sign: { reason, rulesTried, emptyFields },
+      };
     }
     // The verified sign is the SHA-256 of the string to sign: the callback's identity.
     dedupKey = `sha256:${check.sign}`;

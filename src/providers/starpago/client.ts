@@ -127,13 +127,15 @@ export function createStarpagoClient(options: StarpagoClientOptions): StarpagoCl
     if (answer.status === 404 || code === 404) return { outcome: 'not_found', detail: `HTTP ${answer.status}${code === null ? '' : `, code ${code}`}` };
     if (answer.status < 200 || answer.status >= 300) return { outcome: 'try_later', detail: `HTTP ${answer.status}` };
     if (parsed === null) return { outcome: 'try_later', detail: 'answer is not a JSON object' };
-    if (code !== 0) return { outcome: 'try_later', detail: `code ${String(parsed.code)}${typeof parsed.msg === 'string' ? `: ${parsed.msg.slice(0, 200)}` : ''}` };
+    if (code !== 0)
+      return { outcome: 'try_later', detail: `code ${String(parsed.code)}${typeof parsed.msg === 'string' ? `: ${parsed.msg.slice(0, 200)}` : ''}` };
     if (!isObject(parsed.data)) return { outcome: 'try_later', detail: 'answer lacks data' };
     const data = parsed.data;
     if (generation === 'v2') {
       // An answer that cannot be verified changes nothing.
       const check = verifySign(data, options.appSecret);
-      if (!check.ok) return { outcome: 'try_later', detail: `answer sign does not verify (${check.reason}; rules tried: ${check.rulesTried.join(', ') || 'none'})` };
+      if (!check.ok)
+        return { outcome: 'try_later', detail: `answer sign does not verify (${check.reason}; rules tried: ${check.rulesTried.join(', ') || 'none'})` };
     }
     // An answer must name the order it is about: one that does not could be about any order.
     const answered = data.merOrderNo;
@@ -173,4 +175,3 @@ function codeOf(value: unknown): number | null {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-

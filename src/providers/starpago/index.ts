@@ -30,7 +30,13 @@ export function createStarpagoProvider(options: StarpagoProviderOptions): Provid
   const secret = nonEmpty(appSecret);
   const api =
     nonEmpty(apiUrl) !== undefined && nonEmpty(appId) !== undefined && secret !== undefined
-      ? createStarpagoClient({ apiUrl: apiUrl as string, appId: appId as string, appSecret: secret, apiVersion: options.apiVersion, timeoutMs: options.timeoutMs })
+      ? createStarpagoClient({
+          apiUrl: apiUrl as string,
+          appId: appId as string,
+          appSecret: secret,
+          apiVersion: options.apiVersion,
+          timeoutMs: options.timeoutMs,
+        })
       : undefined;
 
   function verify(kind: string, body: Buffer, headers: IncomingHttpHeaders): VerifyResult {
@@ -65,7 +71,9 @@ export function createStarpagoProvider(options: StarpagoProviderOptions): Provid
     acknowledgement: 'SUCCESS',
     verify,
     describe: describeStarpagoRoute,
-    ...(api === undefined ? {} : { query: (kind: string, orderRef: string) => (isKind(kind) ? api.query(kind, orderRef) : Promise.resolve(unknownKind(kind))) }),
+    ...(api === undefined
+      ? {}
+      : { query: (kind: string, orderRef: string) => (isKind(kind) ? api.query(kind, orderRef) : Promise.resolve(unknownKind(kind))) }),
     // Without the API nothing can be asked: such orders never enter the schedule.
     isQueryable: (kind: string) => api !== undefined && isKind(kind),
   };

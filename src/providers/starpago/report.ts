@@ -58,4 +58,3 @@ function epochMillisToIso(value: unknown): string | null {
   const date = new Date(Number(text));
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
-

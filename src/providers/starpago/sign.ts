@@ -37,7 +37,9 @@ export function stringToSign(params: Record<string, unknown>, secret: string, ru
 
 /** Lowercase hex SHA-256 of the string to sign. */
 export function signParams(params: Record<string, unknown>, secret: string, rule: EmptyValueRule = 'skip-empty'): string {
-  return createHash('sha256').update(stringToSign(params, secret, rule), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(stringToSign(params, secret, rule), 'utf8')
+    .digest('hex');
 }
 
 /** Checks `params.sign` against each rule in order, in constant time; reports the rule that matched. */

@@ -99,7 +99,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-
 /**
  * `trxAmount` as integer centavos from its decimal text (`10000`, `"10000.00"`): a number is read
  * from the digits that were signed, never from the float JSON.parse made of them, so

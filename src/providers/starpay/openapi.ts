@@ -31,8 +31,7 @@ const EnvelopeSchema = z.object({
 export function describeStarpayRoute(kind: string): { summary: string; description: string; body: unknown } {
   return {
     summary: `Starpay ${STARPAY_SECTIONS[kind as NotificationKind]}`,
-    description:
-      'Body: the envelope, a one-element JSON array holding it, or the envelope with `request` as a JSON string.',
+    description: 'Body: the envelope, a one-element JSON array holding it, or the envelope with `request` as a JSON string.',
     body: toOpenApiSchema(z.union([EnvelopeSchema, z.array(EnvelopeSchema).length(1)]), 'input'),
   };
 }

@@ -123,13 +123,7 @@ export function createStarpayQueryClient(options: StarpayQueryClientOptions): St
 /** `done` is the answer; undefined means "repeated msgId: ask again with a fresh one". */
 type Asked = { done: QueryAnswer } | { done?: undefined };
 
-function interpret(
-  kind: StarpayQueryKind,
-  orderRef: string,
-  msgId: string,
-  response: Record<string, unknown>,
-  signedText: string,
-): Asked {
+function interpret(kind: StarpayQueryKind, orderRef: string, msgId: string, response: Record<string, unknown>, signedText: string): Asked {
   const code = typeof response.code === 'string' || typeof response.code === 'number' ? String(response.code) : undefined;
   const message = typeof response.message === 'string' ? `: ${response.message}` : '';
   if (code === undefined) return { done: { outcome: 'try_later', detail: 'answer carries no code' } };
@@ -143,7 +137,8 @@ function interpret(
   }
   // An answer must name the order it is about: one that does not could be about any order.
   if (response.originalMsgId !== orderRef) {
-    const detail = response.originalMsgId === undefined ? 'answer does not name its order (no originalMsgId)' : 'answer is about another order (originalMsgId differs)';
+    const detail =
+      response.originalMsgId === undefined ? 'answer does not name its order (no originalMsgId)' : 'answer is about another order (originalMsgId differs)';
     return { done: { outcome: 'try_later', detail } };
   }
   // Read exactly like a notification, so both normalise states and amounts the same way.
@@ -169,4 +164,3 @@ function interpret(
   };
   return { done: { outcome: 'found', report, msgId, providerUpdateTime: null, response } };
 }
-

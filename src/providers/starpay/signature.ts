@@ -1,8 +1,6 @@
 import { verify, type KeyObject } from 'node:crypto';
 
-export type SignatureCheck =
-  | { ok: true }
-  | { ok: false; reason: 'SIGNATURE_MISSING' | 'SIGNATURE_UNDECODABLE' | 'SIGNATURE_MISMATCH' };
+export type SignatureCheck = { ok: true } | { ok: false; reason: 'SIGNATURE_MISSING' | 'SIGNATURE_UNDECODABLE' | 'SIGNATURE_MISMATCH' };
 
 /**
  * SHA256withRSA (PKCS#1 v1.5) over the UTF-8 bytes of the signed text exactly as received, with
