@@ -46,6 +46,8 @@ export interface Notification {
   msgId: string | null;
   source?: 'notification' | 'query';
   status: string;
+  /** An unsigned StarPago v3 callback, settled by a query answer. */
+  hint: boolean;
   reason: string | null;
   firstReceivedAt: string;
   lastReceivedAt: string;
@@ -114,6 +116,13 @@ export interface BulkRetry {
 export interface Page<Item> {
   items: Item[];
   nextCursor: string | null;
+}
+
+/** GET /ops/providers: what the service serves, so that the console lists no provider of its own. */
+export interface ProviderInfo {
+  name: string;
+  configured: boolean;
+  kinds: { kind: string; queryable: boolean }[];
 }
 
 export interface Summary {
@@ -216,6 +225,7 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
 
 export const api = {
   summary: () => call<Summary>('/ops/summary'),
+  providers: () => call<{ items: ProviderInfo[] }>('/ops/providers'),
   orders: (query: Query) => call<Page<Order>>('/ops/orders', { query }),
   order: (kind: string, orderRef: string) => call<OrderDetail>(`/ops/orders/${encodeURIComponent(kind)}/${encodeURIComponent(orderRef)}`),
   reconcile: (kind: string, orderRef: string) =>

@@ -7,6 +7,8 @@ export interface NotificationListQuery {
   source?: 'notification' | 'query' | undefined;
   kind?: string | undefined;
   orderRef?: string | undefined;
+  /** true: StarPago v3 hints only; false: everything else. */
+  hint?: boolean | undefined;
   limit: number;
   /** The id of the previous page's last notification. */
   after?: bigint | undefined;
@@ -15,7 +17,7 @@ export interface NotificationListQuery {
 /** Notifications, accepted and rejected, newest first (by id: the order they were first received). */
 export async function listNotifications(prisma: PrismaClient, query: NotificationListQuery): Promise<Page<ReturnType<typeof notificationView>, bigint>> {
   const rows = await prisma.notification.findMany({
-    where: { status: query.status, source: query.source, kind: query.kind, orderRef: query.orderRef, id: { lt: query.after } },
+    where: { status: query.status, source: query.source, kind: query.kind, orderRef: query.orderRef, hint: query.hint, id: { lt: query.after } },
     orderBy: { id: 'desc' },
     take: query.limit + 1,
   });

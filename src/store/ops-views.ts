@@ -38,6 +38,7 @@ export function notificationView(notification: Notification) {
     msgId: notification.msgId,
     source: notification.source,
     status: notification.status,
+    hint: notification.hint,
     reason: notification.reason,
     firstReceivedAt: notification.firstReceivedAt.toISOString(),
     lastReceivedAt: notification.lastReceivedAt.toISOString(),

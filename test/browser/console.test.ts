@@ -287,6 +287,21 @@ describe('the orders list', () => {
     expect(await page.locator('tbody .badge').allTextContents()).toEqual(listed.map(() => 'PENDING'));
   });
 
+  it("offers the providers and kinds the service serves (GET /ops/providers), a provider's kinds once it is chosen", async () => {
+    const page = await openConsole();
+    await signIn(page);
+    await afterCall(page, '/ops/providers', () => page.goto(`${server.url}/console#/orders`));
+    const kinds = page.getByLabel('Kind', { exact: true }).locator('option');
+    await expect.poll(() => kinds.allTextContents()).toEqual(['any', 'disbursement', 'repayment', 'static-qr', 'payin', 'payout']);
+    expect(await page.getByLabel('Provider', { exact: true }).locator('option').allTextContents()).toEqual(['any', 'starpay', 'starpago']);
+    await page.getByLabel('Provider', { exact: true }).selectOption('starpago');
+    await expect.poll(() => kinds.allTextContents()).toEqual(['any', 'payin', 'payout']);
+    await page.getByLabel('Kind', { exact: true }).selectOption('payin');
+    await afterCall(page, '/ops/orders', () => page.getByRole('button', { name: 'Apply filters' }).click());
+    expect(page.url()).toContain('provider=starpago');
+    expect(page.url()).toContain('kind=payin');
+  });
+
   it('pages with a small limit without skipping or repeating an order', async () => {
     const page = await openConsole();
     await signIn(page);
@@ -352,6 +367,35 @@ describe("an order's page", () => {
     expect(await deliveries.first().textContent()).toContain('dead');
     expect(await deliveries.first().getByRole('table').textContent()).toContain('500');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'console-order.png'), fullPage: true });
+  });
+
+  it('says what each notification did, shows a registration and local transaction dates, and never a bare 0 notifications', async () => {
+    const late = 'RP-20261126-0011';
+    await notify('repayment', { originalMsgId: late, trxState: 'SUCCESS', trxAmount: 9900 });
+    await notify('repayment', { originalMsgId: late, trxState: 'PROCESSING', trxAmount: 9900 });
+    const registered = 'RP-20261126-0012';
+    const put = await fetch(`${server.url}/ops/orders/repayment/${registered}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: 77700, currency: 'PHP' }),
+    });
+    expect(put.status).toBe(201);
+
+    const page = await openConsole();
+    await signIn(page);
+    await openOrder(page, 'repayment', late);
+    const heads = await page.locator('ol.timeline > li .entry-head').allTextContents();
+    expect(heads.filter((head) => head.includes('too late, changed nothing: the order was already SUCCESS'))).toHaveLength(1);
+    expect(heads.filter((head) => head.includes('changed nothing'))).toHaveLength(1);
+    const trxDate = page.locator('dl.fields time[datetime="2024-11-25T17:49:51+08:00"]');
+    expect(await trxDate.count()).toBe(1);
+    expect(await trxDate.textContent()).not.toBe('2024-11-25T17:49:51+08:00');
+
+    await openOrder(page, 'repayment', registered);
+    expect(await page.locator('ol.timeline > li .entry-head').allTextContents()).toEqual([
+      expect.stringContaining('Registered by an operator (PUT), expecting ₱777.00'),
+    ]);
+    expect(await page.locator('dl.fields').textContent()).toContain('Notificationsnone yet (registered, waiting for the provider)');
   });
 
   it('retries a dead delivery: the downstream receives it and the page shows it delivered', async () => {
@@ -459,6 +503,9 @@ describe('dead deliveries and rejected notifications', () => {
     );
     const entry = page.locator('li', { hasText: 'FORGED-0001' });
     expect(await entry.textContent()).toContain('SIGNATURE_INVALID');
+    // Only refused requests: the listing asks for them without StarPago hints.
+    const asked = requests.map((url) => new URL(url)).filter((url) => url.pathname === '/ops/notifications');
+    expect(asked.some((url) => url.searchParams.get('status') === 'rejected' && url.searchParams.get('hint') === 'false')).toBe(true);
   });
 });
 

@@ -178,6 +178,7 @@ describe('GET /ops/notifications', () => {
         msgId: forged.msgId,
         source: 'notification',
         status: 'rejected',
+        hint: false,
         reason: 'SIGNATURE_INVALID',
         firstReceivedAt: expect.any(String),
         lastReceivedAt: expect.any(String),
@@ -193,6 +194,7 @@ describe('GET /ops/notifications', () => {
         msgId: accepted.msgId,
         source: 'notification',
         status: 'accepted',
+        hint: false,
         reason: null,
         firstReceivedAt: expect.any(String),
         lastReceivedAt: expect.any(String),
@@ -222,6 +224,24 @@ describe('GET /ops/notifications', () => {
 
     const anyKind = await get(`/ops/notifications?orderRef=${order.originalMsgId}`);
     expect(anyKind.body.items.map((n: Record<string, unknown>) => n.kind)).toEqual(['static-qr', 'repayment', 'static-qr', 'static-qr']);
+  });
+
+  it('tells StarPago hints from refused requests: hint=false leaves a contradicted hint out of the rejected ones', async () => {
+    const order = await notify('repayment', { trxState: 'PROCESSING' });
+    const forged = signedBody(requestFields({ originalMsgId: order.originalMsgId }), t.starpay.privateKey).replace('"signature":"', '"signature":"AAAA');
+    expect((await t.app.inject({ method: 'POST', url: '/notify/starpay/repayment', payload: forged })).statusCode).toBe(401);
+    // A StarPago v3 hint that a query answer contradicted, as settle_hints() leaves it.
+    await t.db.pool.query(
+      `INSERT INTO notifications (provider, kind, order_ref, dedup_key, status, reason, hint, request)
+       VALUES ('starpago', 'payin', $1, 'hint:contradicted', 'rejected', 'CONTRADICTED_BY_PROVIDER', true, '{}')`,
+      [order.originalMsgId],
+    );
+
+    const refused = await get(`/ops/notifications?status=rejected&hint=false&orderRef=${order.originalMsgId}`);
+    expect(refused.body.items.map((n: Record<string, unknown>) => [n.reason, n.hint])).toEqual([['SIGNATURE_INVALID', false]]);
+    const hints = await get(`/ops/notifications?status=rejected&hint=true&orderRef=${order.originalMsgId}`);
+    expect(hints.body.items.map((n: Record<string, unknown>) => [n.reason, n.hint])).toEqual([['CONTRADICTED_BY_PROVIDER', true]]);
+    expect((await get(`/ops/notifications?status=rejected&orderRef=${order.originalMsgId}`)).body.items).toHaveLength(2);
   });
 
   it('pages never overlap or skip a notification while new ones arrive between pages', async () => {

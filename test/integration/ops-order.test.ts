@@ -52,6 +52,7 @@ describe('GET /ops/orders/:kind/:orderRef', () => {
         msgId: fields.msgId,
         source: 'notification',
         status: 'accepted',
+        hint: false,
         reason: null,
         firstReceivedAt: expect.any(String),
         lastReceivedAt: expect.any(String),

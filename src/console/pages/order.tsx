@@ -40,7 +40,7 @@ function OrderView({ detail, reload }: { detail: OrderDetail; reload: () => void
       </section>
       <section aria-labelledby="timeline">
         <h2 id="timeline">Timeline</h2>
-        <Timeline notifications={detail.notifications} events={detail.events ?? []} />
+        <Timeline order={order} notifications={detail.notifications} events={detail.events ?? []} />
       </section>
       <section aria-labelledby="deliveries">
         <h2 id="deliveries">Deliveries</h2>
@@ -68,12 +68,12 @@ function OrderFields({ order }: { order: Order }) {
     ['Paid amount', <Money minor={order.paidAmount} currency={order.currency} />],
     ['Expected amount', <Money minor={order.expectedAmount} currency={order.currency} />],
     ['Currency', order.currency ?? '—'],
-    ['Transaction date', order.trxDate ?? '—'],
+    ['Transaction date', <TransactionDate text={order.trxDate} />],
     ['Error code', order.errorCode ?? '—'],
     ['Error message', order.errorMessage ?? '—'],
     ['Flags', <Flags order={order} />],
     ['Conflict', <YesNo value={order.conflict} />],
-    ['Notifications', String(order.notificationCount)],
+    ['Notifications', <NotificationCount order={order} />],
     ['Last queried', <Time value={order.lastQueriedAt} />],
     ['Created', <Time value={order.createdAt} />],
     ['Updated', <Time value={order.updatedAt} />],
@@ -129,20 +129,60 @@ function Reconcile({ order, reload }: { order: Order; reload: () => void }) {
   );
 }
 
-type Entry = { at: string; notification: Notification } | { at: string; event: OrderEvent };
+/** A provider's transaction date as a local time like every other, or its text when it is not a date. */
+function TransactionDate({ text }: { text: string | null }) {
+  if (text === null) return <span class="muted">—</span>;
+  return Number.isNaN(Date.parse(text)) ? <>{text}</> : <Time value={text} />;
+}
 
-/** Notifications, query answers and events in the order they happened. */
-function Timeline({ notifications, events }: { notifications: Notification[]; events: OrderEvent[] }) {
+/** Notifications applied; an order settled by queries alone says so instead of a bare 0. */
+function NotificationCount({ order }: { order: Order }) {
+  if (order.notificationCount > 0) return <>{order.notificationCount}</>;
+  if (order.rawState === null) return <>none yet (registered, waiting for the provider)</>;
+  return <>none: its state came from the provider's answer to a query</>;
+}
+
+type Entry = { at: string; registered: Order } | { at: string; notification: Notification; effect: Effect } | { at: string; event: OrderEvent };
+
+/** What an accepted notification did: moved the order, or nothing (a repeat of its state, or too late). */
+type Effect = { moved: true } | { moved: false; finalState: string | undefined };
+
+const FINAL_STATES = new Set(['SUCCESS', 'FAILED', 'REFUNDED']);
+
+/**
+ * Notifications, query answers and events in the order they happened, and the registration of an
+ * expected order (PUT) when it came before any of them. A notification and the event it caused
+ * share their transaction's timestamp: one without such an event changed nothing.
+ */
+function Timeline({ order, notifications, events }: { order: Order; notifications: Notification[]; events: OrderEvent[] }) {
+  const moments = new Set(events.map((event) => event.createdAt));
+  const finalBefore = (at: string) =>
+    events
+      .filter((event) => Date.parse(event.createdAt) < Date.parse(at))
+      .map((event) => stateOf(event))
+      .filter((state) => state !== undefined && FINAL_STATES.has(state))
+      .at(-1);
+  const firstReport = Math.min(...notifications.map((notification) => Date.parse(notification.firstReceivedAt)));
+  const registeredFirst = order.expectedAmount !== null && !(firstReport <= Date.parse(order.createdAt));
   const entries: Entry[] = [
-    ...notifications.map((notification) => ({ at: notification.firstReceivedAt, notification })),
+    ...(registeredFirst ? [{ at: order.createdAt, registered: order }] : []),
+    ...notifications.map((notification) => ({
+      at: notification.firstReceivedAt,
+      notification,
+      effect: moments.has(notification.firstReceivedAt)
+        ? ({ moved: true } as const)
+        : ({ moved: false, finalState: finalBefore(notification.firstReceivedAt) } as const),
+    })),
     ...events.map((event) => ({ at: event.createdAt, event })),
   ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   if (entries.length === 0) return <p class="muted">Nothing yet.</p>;
   return (
     <ol class="timeline">
       {entries.map((entry) =>
-        'notification' in entry ? (
-          <NotificationEntry key={entry.notification.id} notification={entry.notification} />
+        'registered' in entry ? (
+          <RegisteredEntry key="registered" order={entry.registered} />
+        ) : 'notification' in entry ? (
+          <NotificationEntry key={entry.notification.id} notification={entry.notification} effect={entry.effect} />
         ) : (
           <EventEntry key={entry.event.id} event={entry.event} />
         ),
@@ -151,7 +191,23 @@ function Timeline({ notifications, events }: { notifications: Notification[]; ev
   );
 }
 
-function NotificationEntry({ notification }: { notification: Notification }) {
+function stateOf(event: OrderEvent): string | undefined {
+  const data = event.data as { state?: unknown } | null;
+  return typeof data?.state === 'string' ? data.state : undefined;
+}
+
+function RegisteredEntry({ order }: { order: Order }) {
+  return (
+    <li class="entry entry-registered">
+      <p class="entry-head">
+        <Time value={order.createdAt} /> <strong>Registered</strong> by an operator (PUT), expecting{' '}
+        <Money minor={order.expectedAmount} currency={order.currency} />
+      </p>
+    </li>
+  );
+}
+
+function NotificationEntry({ notification, effect }: { notification: Notification; effect: Effect }) {
   const isQuery = notification.source === 'query';
   const state = rawStateOf(notification.request);
   return (
@@ -164,6 +220,14 @@ function NotificationEntry({ notification }: { notification: Notification }) {
             {' '}
             reported <span class="badge">{state}</span>
           </>
+        )}
+        {notification.status === 'accepted' && !effect.moved && (
+          <span class="muted">
+            {' '}
+            {effect.finalState === undefined
+              ? '— changed nothing (the order was already in that state)'
+              : `— too late, changed nothing: the order was already ${effect.finalState}`}
+          </span>
         )}
       </p>
       <dl class="inline">

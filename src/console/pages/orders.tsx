@@ -4,8 +4,6 @@ import { ErrorNote, Heading, Loading, Money, StateBadge, Time, useLoad } from '.
 import { fromLocalInput, toLocalInput } from '../format.js';
 import { listHref, orderHref } from '../router.js';
 
-const PROVIDERS = ['starpay', 'starpago'];
-const KINDS = ['disbursement', 'repayment', 'static-qr', 'payin', 'payout'];
 const STATES = ['PENDING', 'SUCCESS', 'FAILED', 'REFUNDED'];
 /** Every filter of GET /ops/orders; the hash carries them, so a filtered view can be reloaded or shared. */
 const FILTERS = ['provider', 'kind', 'state', 'conflict', 'stale', 'amountMismatch', 'orderRef', 'updatedAfter', 'updatedBefore', 'limit'] as const;
@@ -46,6 +44,12 @@ export function OrdersPage({ query }: { query: URLSearchParams }) {
 
 function FilterForm({ filters }: { filters: Filters }) {
   const [draft, setDraft] = useState<Filters>(filters);
+  // The service says which providers and kinds it serves; until it has, only "any".
+  const served = useLoad(() => api.providers(), 'providers');
+  const providers = served.data?.items ?? [];
+  const kinds = providers
+    .filter((provider) => draft.provider === undefined || draft.provider === '' || provider.name === draft.provider)
+    .flatMap((provider) => provider.kinds.map((entry) => entry.kind));
   const key = JSON.stringify(filters);
   // Back, forward or a link changes the filters under the form.
   useEffect(() => setDraft(filters), [key]);
@@ -63,8 +67,8 @@ function FilterForm({ filters }: { filters: Filters }) {
         <label for="f-orderRef">Order reference starts with</label>
         <input id="f-orderRef" type="search" value={draft.orderRef ?? ''} onInput={set('orderRef')} autocomplete="off" />
       </div>
-      <Choice id="f-provider" label="Provider" value={draft.provider} options={PROVIDERS} onChange={set('provider')} />
-      <Choice id="f-kind" label="Kind" value={draft.kind} options={KINDS} onChange={set('kind')} />
+      <Choice id="f-provider" label="Provider" value={draft.provider} options={providers.map((provider) => provider.name)} onChange={set('provider')} />
+      <Choice id="f-kind" label="Kind" value={draft.kind} options={kinds} onChange={set('kind')} />
       <Choice id="f-state" label="State" value={draft.state} options={STATES} onChange={set('state')} />
       <Flag id="f-conflict" label="Conflict" value={draft.conflict} onChange={set('conflict')} />
       <Flag id="f-stale" label="Stale" value={draft.stale} onChange={set('stale')} />

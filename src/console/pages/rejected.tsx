@@ -6,11 +6,14 @@ import { listHref } from '../router.js';
 /** Refused requests kept for forensics: what arrived and why it was refused. */
 export function RejectedNotificationsPage({ query }: { query: URLSearchParams }) {
   const cursor = query.get('cursor') ?? undefined;
-  const page = useLoad(() => api.notifications({ status: 'rejected', cursor }), query.toString());
+  const page = useLoad(() => api.notifications({ status: 'rejected', hint: 'false', cursor }), query.toString());
   return (
     <>
       <Heading>Rejected notifications</Heading>
-      <p class="muted">Requests the service refused (bad signature, wrong merchant, malformed…), newest first.</p>
+      <p class="muted">
+        Requests the service refused (bad signature, wrong merchant, malformed…), newest first. StarPago v3 hints that a query answer contradicted are not
+        refusals: each shows on its order's page.
+      </p>
       {page.loading && <Loading />}
       {page.error !== undefined && <ErrorNote title="Could not load the notifications" error={page.error} />}
       {page.data !== undefined &&

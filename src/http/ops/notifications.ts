@@ -10,6 +10,11 @@ export const NotificationListQuerySchema = z.strictObject({
   source: z.enum(['notification', 'query']).optional(),
   kind: KindSchema.optional(),
   orderRef: OrderRefSchema.optional(),
+  hint: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional()
+    .describe('true: StarPago v3 hints only; false: the rest (the refused requests, with status=rejected)'),
   limit: LimitSchema,
   cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
 });

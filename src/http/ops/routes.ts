@@ -14,6 +14,7 @@ import { destinationRoutes } from './destinations.js';
 import { destinationRef } from '../../domain/destination-id.js';
 import { notificationRoutes } from './notifications.js';
 import { orderRoutes } from './orders.js';
+import { providerRoutes } from './providers.js';
 import { reconcileRoutes } from './reconcile.js';
 import { sessionRoutes } from './session.js';
 import { summaryRoutes } from './summary.js';
@@ -50,6 +51,7 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   await app.register(destinationRoutes, { db: options.db, destinations: options.destinations.map(destinationRef) });
   await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
   await app.register(summaryRoutes, { db: options.db });
+  await app.register(providerRoutes, { providers: options.providers });
   await app.register(auditRoutes, { db: options.db });
   await app.register(sessionRoutes, { db: options.db });
 }

@@ -54,6 +54,7 @@ export const NotificationSchema = z.object({
   msgId: z.string().nullable(),
   source: z.enum(['notification', 'query']).describe("a provider's notification, or its answer to a query"),
   status: z.enum(['accepted', 'rejected', 'unverified']),
+  hint: z.boolean().describe('an unsigned StarPago v3 callback: accepted or rejected only by what a query answered'),
   reason: z.string().nullable().describe('why it was rejected'),
   firstReceivedAt: timestamp,
   lastReceivedAt: timestamp,
