@@ -39,7 +39,6 @@ const REGISTRY = [
 ] as const;
 
 export const PROVIDER_NAMES: readonly string[] = REGISTRY.map((entry) => entry.name);
-export const ORDER_KINDS: readonly string[] = REGISTRY.flatMap((entry) => entry.kinds);
 
 /** Every provider, configured or not (an unconfigured one answers 401). */
 export function createProviders(setup: ProviderSetup): Provider[] {

@@ -120,6 +120,8 @@ describe('GET /openapi.json', () => {
         'POST /ops/orders/{kind}/{orderRef}/reconcile',
         'PUT /ops/orders/{kind}/{orderRef}',
         'GET /ops/summary',
+        // the providers and kinds served: the console's filter menus
+        'GET /ops/providers',
         'GET /ops/destinations',
         'POST /ops/destinations/{id}/pause',
         'POST /ops/destinations/{id}/resume',
@@ -176,7 +178,7 @@ describe('GET /openapi.json', () => {
     ]);
     expect(Object.keys(document.paths['/ops/deliveries/{id}/retry'].post.responses).sort()).toEqual(['202', '401', '403', '404', '409', '429']);
     const notificationParameters = document.paths['/ops/notifications'].get.parameters.map((parameter: { name: string }) => parameter.name);
-    expect(notificationParameters).toEqual(['status', 'source', 'kind', 'orderRef', 'limit', 'cursor']);
+    expect(notificationParameters).toEqual(['status', 'source', 'kind', 'orderRef', 'hint', 'limit', 'cursor']);
   });
 
   it('describes the notify envelope and its replies', async () => {

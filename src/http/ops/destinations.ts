@@ -5,22 +5,24 @@ import { AppError } from '../../domain/errors.js';
 import type { Database } from '../../store/database.js';
 import { describeDestinations, retryDeadDeliveries, setPaused } from '../../store/destinations.js';
 import { withAudit } from './audit.js';
-import { KindSchema, OPS_SECURITY, ProviderSchema, DestinationSchema, errorReplies } from './schemas.js';
+import { OPS_SECURITY, DestinationSchema, errorReplies, type Catalogue } from './schemas.js';
 
 const DestinationParamsSchema = z.object({ id: z.string().describe('dst_…') });
 
-export const BulkRetryBodySchema = z.strictObject({
-  destination: z.string().describe('dst_…'),
-  createdAfter: z.iso.datetime({ offset: true }).optional().describe('deliveries created at or after this instant'),
-  createdBefore: z.iso.datetime({ offset: true }).optional().describe('deliveries created before this instant'),
-  provider: ProviderSchema.optional(),
-  kind: KindSchema.optional(),
-});
+export const bulkRetryBodySchema = (catalogue: Catalogue) =>
+  z.strictObject({
+    destination: z.string().describe('dst_…'),
+    createdAfter: z.iso.datetime({ offset: true }).optional().describe('deliveries created at or after this instant'),
+    createdBefore: z.iso.datetime({ offset: true }).optional().describe('deliveries created before this instant'),
+    provider: catalogue.provider.optional(),
+    kind: catalogue.kind.optional(),
+  });
 
 export interface DestinationRoutesOptions {
   db: Database;
   /** The configured destinations. */
   destinations: readonly DestinationRef[];
+  catalogue: Catalogue;
 }
 
 /**
@@ -91,6 +93,7 @@ export async function destinationRoutes(app: FastifyInstance, options: Destinati
     pauseOrResume(false),
   );
 
+  const BulkRetryBodySchema = bulkRetryBodySchema(options.catalogue);
   app.post<{ Body: z.output<typeof BulkRetryBodySchema> }>(
     '/deliveries/retry',
     {

@@ -3,23 +3,25 @@ import { z } from 'zod';
 import type { Database } from '../../store/database.js';
 import { listNotifications } from '../../store/notifications.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import { KindSchema, NotificationSchema, OPS_SECURITY, errorReplies, pageSchema, OrderRefSchema } from './schemas.js';
+import { NotificationSchema, OPS_SECURITY, errorReplies, pageSchema, OrderRefSchema, type Catalogue } from './schemas.js';
 
-export const NotificationListQuerySchema = z.strictObject({
-  status: z.enum(['accepted', 'rejected', 'unverified']).optional(),
-  source: z.enum(['notification', 'query']).optional(),
-  kind: KindSchema.optional(),
-  orderRef: OrderRefSchema.optional(),
-  hint: z
-    .enum(['true', 'false'])
-    .transform((value) => value === 'true')
-    .optional()
-    .describe('true: StarPago v3 hints only; false: the rest (the refused requests, with status=rejected)'),
-  limit: LimitSchema,
-  cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
-});
+const notificationListQuerySchema = (catalogue: Catalogue) =>
+  z.strictObject({
+    status: z.enum(['accepted', 'rejected', 'unverified']).optional(),
+    source: z.enum(['notification', 'query']).optional(),
+    kind: catalogue.kind.optional(),
+    orderRef: OrderRefSchema.optional(),
+    hint: z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .optional()
+      .describe('true: StarPago v3 hints only; false: the rest (the refused requests, with status=rejected)'),
+    limit: LimitSchema,
+    cursor: cursorSchema(z.object({ i: IdKeySchema }).transform((key) => key.i)).optional(),
+  });
 
-export async function notificationRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
+export async function notificationRoutes(app: FastifyInstance, options: { db: Database; catalogue: Catalogue }): Promise<void> {
+  const NotificationListQuerySchema = notificationListQuerySchema(options.catalogue);
   app.get<{ Querystring: z.output<typeof NotificationListQuerySchema> }>(
     '/notifications',
     {

@@ -5,26 +5,17 @@ import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { findOrderDetail, listOrders } from '../../store/orders.js';
 import { IdKeySchema, LimitSchema, cursorSchema, encodeCursor } from './pagination.js';
-import {
-  KindSchema,
-  OPS_SECURITY,
-  OrderDetailSchema,
-  OrderSchema,
-  ProviderSchema,
-  errorReplies,
-  pageSchema,
-  OrderRefPrefixSchema,
-  OrderRefSchema,
-} from './schemas.js';
+import { OPS_SECURITY, OrderDetailSchema, OrderSchema, errorReplies, pageSchema, OrderRefPrefixSchema, OrderRefSchema, type Catalogue } from './schemas.js';
 
 // Any kind is looked up: an unknown one names no order (404), like an unknown orderRef.
-export const OrderParamsSchema = z.object({
-  kind: z
-    .string()
-    .min(1)
-    .describe(`one of ${KindSchema.options.join(', ')}`),
-  orderRef: OrderRefSchema,
-});
+const orderParamsSchema = (catalogue: Catalogue) =>
+  z.object({
+    kind: z
+      .string()
+      .min(1)
+      .describe(`one of ${catalogue.kinds.join(', ')}`),
+    orderRef: OrderRefSchema,
+  });
 
 const instant = z.iso
   .datetime({ offset: true })
@@ -38,21 +29,24 @@ const flag = z
   .transform((value) => value === 'true')
   .optional();
 
-export const OrderListQuerySchema = z.strictObject({
-  provider: ProviderSchema.optional(),
-  kind: KindSchema.optional(),
-  orderRef: OrderRefPrefixSchema.optional().describe('orders whose reference starts with this text'),
-  state: z.enum(ORDER_STATES).optional(),
-  conflict: flag,
-  stale: flag,
-  amountMismatch: flag,
-  updatedAfter: instant.optional().describe('orders updated strictly after this instant'),
-  updatedBefore: instant.optional().describe('orders updated strictly before this instant'),
-  limit: LimitSchema,
-  cursor: cursorSchema(OrderKeySchema).optional(),
-});
+const orderListQuerySchema = (catalogue: Catalogue) =>
+  z.strictObject({
+    provider: catalogue.provider.optional(),
+    kind: catalogue.kind.optional(),
+    orderRef: OrderRefPrefixSchema.optional().describe('orders whose reference starts with this text'),
+    state: z.enum(ORDER_STATES).optional(),
+    conflict: flag,
+    stale: flag,
+    amountMismatch: flag,
+    updatedAfter: instant.optional().describe('orders updated strictly after this instant'),
+    updatedBefore: instant.optional().describe('orders updated strictly before this instant'),
+    limit: LimitSchema,
+    cursor: cursorSchema(OrderKeySchema).optional(),
+  });
 
-export async function orderRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
+export async function orderRoutes(app: FastifyInstance, options: { db: Database; catalogue: Catalogue }): Promise<void> {
+  const OrderListQuerySchema = orderListQuerySchema(options.catalogue);
+  const OrderParamsSchema = orderParamsSchema(options.catalogue);
   app.get<{ Querystring: z.output<typeof OrderListQuerySchema> }>(
     '/orders',
     {

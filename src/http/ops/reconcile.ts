@@ -8,9 +8,9 @@ import type { Database } from '../../store/database.js';
 import type { IngestTargets } from '../../store/ingest.js';
 import { findOrder, registerExpectedOrder } from '../../store/orders.js';
 import { withAudit } from './audit.js';
-import { KindSchema, OPS_SECURITY, OrderSchema, errorReplies, OrderRefSchema } from './schemas.js';
+import { OPS_SECURITY, OrderSchema, errorReplies, OrderRefSchema, type Catalogue } from './schemas.js';
 
-const OrderPathSchema = z.object({ kind: KindSchema, orderRef: OrderRefSchema });
+const orderPathSchema = (catalogue: Catalogue) => z.object({ kind: catalogue.kind, orderRef: OrderRefSchema });
 
 const ExpectedOrderSchema = z.strictObject({
   amount: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('the amount the merchant expects, in minor units'),
@@ -33,11 +33,13 @@ export interface ReconcileRoutesOptions {
   providers: readonly Provider[];
   reconciler: Reconciler;
   targetsFor: (provider: Provider, kind: string) => IngestTargets;
+  catalogue: Catalogue;
 }
 
 /** Asking a provider about one order now, and registering the orders a merchant expects. */
 export async function reconcileRoutes(app: FastifyInstance, options: ReconcileRoutesOptions): Promise<void> {
   const { db, providers, reconciler } = options;
+  const OrderPathSchema = orderPathSchema(options.catalogue);
 
   app.post<{ Params: z.output<typeof OrderPathSchema> }>(
     '/orders/:kind/:orderRef/reconcile',

@@ -18,6 +18,7 @@ import { providerRoutes } from './providers.js';
 import { reconcileRoutes } from './reconcile.js';
 import { sessionRoutes } from './session.js';
 import { summaryRoutes } from './summary.js';
+import { catalogueOf } from './schemas.js';
 
 export interface OpsRoutesOptions {
   config: Config;
@@ -45,12 +46,20 @@ export async function opsRoutes(app: FastifyInstance, options: OpsRoutesOptions)
   auditRefusedActions(app, options.db);
   // Its own not-found handler, so that unknown /ops paths pass the rate limit and the token check too.
   app.setNotFoundHandler(notFoundHandler);
-  await app.register(orderRoutes, { db: options.db });
-  await app.register(notificationRoutes, { db: options.db });
+  // The providers and kinds the ops filters and paths accept: those this app serves.
+  const catalogue = catalogueOf(options.providers);
+  await app.register(orderRoutes, { db: options.db, catalogue });
+  await app.register(notificationRoutes, { db: options.db, catalogue });
   await app.register(deliveryRoutes, { db: options.db, destinations: options.destinations });
-  await app.register(destinationRoutes, { db: options.db, destinations: options.destinations.map(destinationRef) });
-  await app.register(reconcileRoutes, { db: options.db, providers: options.providers, reconciler: options.reconciler, targetsFor: options.targetsFor });
-  await app.register(summaryRoutes, { db: options.db });
+  await app.register(destinationRoutes, { db: options.db, destinations: options.destinations.map(destinationRef), catalogue });
+  await app.register(reconcileRoutes, {
+    db: options.db,
+    providers: options.providers,
+    reconciler: options.reconciler,
+    targetsFor: options.targetsFor,
+    catalogue,
+  });
+  await app.register(summaryRoutes, { db: options.db, catalogue });
   await app.register(providerRoutes, { providers: options.providers });
   await app.register(auditRoutes, { db: options.db });
   await app.register(sessionRoutes, { db: options.db });

@@ -2,12 +2,22 @@ import { ORDER_REF_PATTERN, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import { ErrorBodySchema } from '../../plugins/error-handler.js';
-import { ORDER_KINDS, PROVIDER_NAMES } from '../../providers/index.js';
+import type { Provider } from '../../domain/provider.js';
 
 /** The shapes of the ops API, shared by the reply check and /openapi.json. */
 
-/** Every order kind of every provider (kinds are unique across providers). */
-export const KindSchema = z.enum(ORDER_KINDS as [string, ...string[]]);
+/**
+ * The providers and order kinds an app serves (kinds are unique across providers): its ops filters
+ * and paths accept exactly these, so a provider added to the list needs nothing here.
+ */
+export function catalogueOf(providers: readonly Provider[]) {
+  return {
+    provider: z.enum(providers.map((provider) => provider.name) as [string, ...string[]]),
+    kind: z.enum(providers.flatMap((provider) => provider.kinds) as [string, ...string[]]),
+    kinds: providers.flatMap((provider) => provider.kinds),
+  };
+}
+export type Catalogue = ReturnType<typeof catalogueOf>;
 
 /**
  * An order reference given by an ops caller. PostgreSQL text holds neither NUL nor a lone
@@ -21,12 +31,11 @@ export const OrderRefPrefixSchema = z
   .min(1)
   .max(8_192)
   .refine((text) => !text.includes('\0') && text.isWellFormed(), 'must not contain NUL or a lone surrogate');
-export const ProviderSchema = z.enum(PROVIDER_NAMES as [string, ...string[]]);
 const timestamp = z.iso.datetime();
 
 export const OrderSchema = z.object({
-  provider: ProviderSchema,
-  kind: KindSchema,
+  provider: z.string(),
+  kind: z.string(),
   orderRef: z.string().describe("the provider's order reference: Starpay's originalMsgId, StarPago's merOrderNo"),
   state: z.enum(ORDER_STATES),
   rawState: z.string().nullable().describe("the provider's state as last applied; null for an order registered before any report"),
@@ -68,8 +77,8 @@ export const DeliverySchema = z.object({
   eventId: z.string().describe('evt_…, the webhook-id header'),
   url: z.string(),
   destination: z.string().describe('dst_…, the destination id (GET /ops/destinations)'),
-  provider: ProviderSchema,
-  kind: KindSchema,
+  provider: z.string(),
+  kind: z.string(),
   orderRef: z.string().describe("the order's reference"),
   status: z.enum(['pending', 'delivered', 'dead']),
   attempts: z.number().int(),

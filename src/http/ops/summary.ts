@@ -3,24 +3,23 @@ import { z } from 'zod';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import type { Database } from '../../store/database.js';
 import { summarise } from '../../store/summary.js';
-import { ORDER_KINDS } from '../../providers/index.js';
-import { KindSchema, OPS_SECURITY, errorReplies } from './schemas.js';
+import { OPS_SECURITY, errorReplies, type Catalogue } from './schemas.js';
 
 const count = z.number().int();
 const perState = z.object(Object.fromEntries(ORDER_STATES.map((state) => [state, count])) as Record<(typeof ORDER_STATES)[number], typeof count>);
 
 const SummarySchema = z.object({
-  orders: z.record(KindSchema, perState).describe('orders per kind and state'),
+  orders: z.record(z.string(), perState).describe('orders per kind and state'),
   conflicts: count,
   stale: count,
   amountMismatches: count,
   deliveries: z.object({ pending: count, dead: count }),
   lastNotificationAt: z
-    .record(KindSchema, z.iso.datetime().nullable())
+    .record(z.string(), z.iso.datetime().nullable())
     .describe('the last provider notification accepted, per kind (query answers not counted)'),
 });
 
-export async function summaryRoutes(app: FastifyInstance, options: { db: Database }): Promise<void> {
+export async function summaryRoutes(app: FastifyInstance, options: { db: Database; catalogue: Catalogue }): Promise<void> {
   app.get(
     '/summary',
     {
@@ -31,6 +30,6 @@ export async function summaryRoutes(app: FastifyInstance, options: { db: Databas
         response: { 200: SummarySchema, ...errorReplies(401, 429) },
       },
     },
-    async () => summarise(options.db.pool, ORDER_KINDS),
+    async () => summarise(options.db.pool, options.catalogue.kinds),
   );
 }
