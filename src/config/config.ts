@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { DEFAULT_TOKEN_NAME, parseOpsTokens, sha256Hex, type OpsToken } from '../auth/ops-tokens.js';
+import { STARPAGO_ENV, type StarpagoConfig } from '../providers/starpago/env.js';
+import { STARPAY_ENV, type StarpayConfig } from '../providers/starpay/env.js';
+import { httpUrl, isHttpsOrLoopback, optionalText } from './env-parts.js';
 
-const optionalText = z
-  .string()
-  .transform((value) => value.trim())
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
+/** Each provider's variables, rules and reading live in its folder (env.ts); a new provider adds its fragment here. */
+const PROVIDER_ENVS = [STARPAY_ENV, STARPAGO_ENV] as const;
 
 const commaList = z
   .string()
@@ -17,17 +17,6 @@ const commaList = z
       .filter((item) => item !== ''),
   );
 
-/** A URL with one of the given schemes; the message never repeats the value (it may hold a password). */
-const urlWithScheme = (schemes: readonly string[], message: string) =>
-  z.string().refine((value) => {
-    try {
-      return schemes.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, message);
-
-const httpUrl = urlWithScheme(['http:', 'https:'], 'must be an http(s) URL');
 /** Syntax only: which schemes are destinations is the destination registry's to say, at start-up. */
 const destinationUrl = z.string().refine((value) => URL.canParse(value), 'each entry must be a URL');
 
@@ -75,18 +64,8 @@ export const EnvSchema = z
       'direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls',
     ),
     DATA_DIR: z.string().default('./.data').describe('embedded database and development key pair'),
-    STARPAY_PUBLIC_KEYS: optionalText.describe('Starpay platform public keys, PEM or base64 DER, comma or blank-line separated'),
-    STARPAY_PUBLIC_KEYS_FILE: optionalText.describe('file holding STARPAY_PUBLIC_KEYS'),
-    STARPAY_MCH_ID: optionalText.describe('refuse notifications for another merchant id'),
-    STARPAY_API_URL: optionalText.pipe(httpUrl.optional()).describe('Starpay API base URL; unset: Starpay orders are never queried'),
-    STARPAY_MERCHANT_PRIVATE_KEY: optionalText.describe("the merchant's RSA private key (PEM PKCS#8 or PKCS#1) signing Starpay queries"),
-    STARPAY_MERCHANT_PRIVATE_KEY_FILE: optionalText.describe('file holding STARPAY_MERCHANT_PRIVATE_KEY'),
-    STARPAGO_API_URL: optionalText
-      .pipe(httpUrl.optional())
-      .describe('StarPago API base URL; unset: StarPago orders are never queried and v3 callbacks are refused'),
-    STARPAGO_APP_ID: optionalText.describe('StarPago appId'),
-    STARPAGO_APP_SECRET: optionalText.describe('StarPago appSecret: the v2 signing key and the v3 token grant'),
-    STARPAGO_API_VERSION: z.enum(['v2', 'v3']).default('v3').describe('which StarPago query API to call'),
+    ...STARPAY_ENV.shape,
+    ...STARPAGO_ENV.shape,
     RECONCILE_SCHEDULE: z.string().default('2m,5m,15m,1h,6h,24h').pipe(schedule).describe('while an order stays PENDING, when to query it'),
     OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*, named default with scope operate; unset refuses every call'),
     OPS_TOKENS: optionalText.describe('named ops tokens, comma-separated NAME:SCOPE:SHA256HEX (scope read or operate); npm run token mints one'),
@@ -133,17 +112,7 @@ export const EnvSchema = z
     const hasHttpDestination = env.FORWARD_URLS.some((url) => /^https?:/i.test(url));
     // Webhooks cannot be sent unsigned, in any environment.
     if (hasHttpDestination && env.FORWARD_SECRET === undefined) problem('FORWARD_SECRET', 'is required when FORWARD_URLS has an http(s) URL');
-    // A query API without its credentials could never be asked.
-    if (env.STARPAY_API_URL !== undefined) {
-      if (env.STARPAY_MERCHANT_PRIVATE_KEY === undefined && env.STARPAY_MERCHANT_PRIVATE_KEY_FILE === undefined) {
-        problem('STARPAY_MERCHANT_PRIVATE_KEY', 'is required with STARPAY_API_URL (or STARPAY_MERCHANT_PRIVATE_KEY_FILE)');
-      }
-      if (env.STARPAY_MCH_ID === undefined) problem('STARPAY_MCH_ID', 'is required with STARPAY_API_URL');
-    }
-    if (env.STARPAGO_API_URL !== undefined) {
-      if (env.STARPAGO_APP_ID === undefined) problem('STARPAGO_APP_ID', 'is required with STARPAGO_API_URL');
-      if (env.STARPAGO_APP_SECRET === undefined) problem('STARPAGO_APP_SECRET', 'is required with STARPAGO_API_URL');
-    }
+    for (const provider of PROVIDER_ENVS) provider.check(env, problem, env.NODE_ENV === 'production');
     if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
     if (env.OPS_TOKENS !== undefined) {
       const { tokens, problems } = parseOpsTokens(env.OPS_TOKENS);
@@ -163,13 +132,7 @@ export const EnvSchema = z
       problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
     }
     if (env.NODE_ENV !== 'production') return;
-    // Answers move money's state: in production they come over TLS, unless from this machine.
-    for (const variable of ['STARPAY_API_URL', 'STARPAGO_API_URL'] as const) {
-      const url = env[variable];
-      if (url !== undefined && !isHttpsOrLoopback(url)) problem(variable, 'must be an https:// URL in production (http:// only for a loopback host)');
-    }
-    const starpay = env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined;
-    if (!starpay && env.STARPAGO_APP_SECRET === undefined) {
+    if (!PROVIDER_ENVS.some((provider) => provider.configured(env))) {
       problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
     }
     if (env.OPS_API_TOKEN === undefined && env.OPS_TOKENS === undefined) problem('OPS_API_TOKEN', 'or OPS_TOKENS is required in production');
@@ -186,7 +149,7 @@ export const MIN_OPS_TOKEN_LENGTH = 32;
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export interface Config {
+export interface Config extends StarpayConfig, StarpagoConfig {
   production: boolean;
   port: number;
   host: string;
@@ -194,9 +157,6 @@ export interface Config {
   /** Direct (not pooled) URL for migrations and LISTEN; undefined: DATABASE_URL for migrations, no LISTEN. */
   databaseDirectUrl: string | undefined;
   dataDir: string;
-  starpayPublicKeys: string | undefined;
-  starpayPublicKeysFile: string | undefined;
-  starpayMchId: string | undefined;
   opsApiToken: string | undefined;
   /** Every token /ops accepts besides sessions: OPS_TOKENS, and OPS_API_TOKEN as `default`/`operate`. */
   opsTokens: readonly OpsToken[];
@@ -204,8 +164,6 @@ export interface Config {
   oidc: { issuerUrl: string; clientId: string; clientSecret: string | undefined; operateEmails: readonly string[]; readEmails: readonly string[] } | undefined;
   /** PUBLIC_URL without a trailing slash. */
   publicUrl: string | undefined;
-  starpayApi: { url: string; merchantPrivateKey: string | undefined; merchantPrivateKeyFile: string | undefined } | undefined;
-  starpago: { appId: string | undefined; appSecret: string | undefined; apiUrl: string | undefined; apiVersion: 'v2' | 'v3' };
   /** RECONCILE_SCHEDULE in milliseconds. */
   reconcileScheduleMs: readonly number[];
   forward: {
@@ -278,9 +236,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     databaseUrl: e.DATABASE_URL,
     databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
-    starpayPublicKeys: e.STARPAY_PUBLIC_KEYS,
-    starpayPublicKeysFile: e.STARPAY_PUBLIC_KEYS_FILE,
-    starpayMchId: e.STARPAY_MCH_ID,
+    ...STARPAY_ENV.read(e),
+    ...STARPAGO_ENV.read(e),
     opsApiToken: e.OPS_API_TOKEN,
     opsTokens: Object.freeze([
       ...(e.OPS_API_TOKEN === undefined ? [] : [{ name: DEFAULT_TOKEN_NAME, scope: 'operate' as const, sha256: sha256Hex(e.OPS_API_TOKEN) }]),
@@ -297,20 +254,6 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
             readEmails: Object.freeze(e.OIDC_READ_EMAILS),
           }),
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ''),
-    starpayApi:
-      e.STARPAY_API_URL === undefined
-        ? undefined
-        : Object.freeze({
-            url: e.STARPAY_API_URL,
-            merchantPrivateKey: e.STARPAY_MERCHANT_PRIVATE_KEY,
-            merchantPrivateKeyFile: e.STARPAY_MERCHANT_PRIVATE_KEY_FILE,
-          }),
-    starpago: Object.freeze({
-      appId: e.STARPAGO_APP_ID,
-      appSecret: e.STARPAGO_APP_SECRET,
-      apiUrl: e.STARPAGO_API_URL,
-      apiVersion: e.STARPAGO_API_VERSION,
-    }),
     reconcileScheduleMs: Object.freeze(e.RECONCILE_SCHEDULE),
     forward: Object.freeze({
       urls: e.FORWARD_URLS,
@@ -338,10 +281,4 @@ function parseTrustProxy(value: string | undefined): Config['trustProxy'] {
   if (value === undefined || value === 'false') return undefined;
   if (/^\d+$/.test(value)) return Number(value);
   return value;
-}
-
-function isHttpsOrLoopback(value: string): boolean {
-  const url = new URL(value);
-  if (url.protocol === 'https:') return true;
-  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
 }
