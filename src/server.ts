@@ -4,6 +4,7 @@ import pg from 'pg';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DataDirBusyError, lockDataDir, type DataDirLock } from './database/data-dir-lock.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
+import { withDeadline } from './destinations/deadline.js';
 import { createDestinations } from './destinations/index.js';
 import type { Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
@@ -16,6 +17,8 @@ import { migrate } from './store/migrate.js';
 import { createServices } from './services.js';
 
 const EMBEDDED_DATABASE_NAME = 'starpay';
+/** The last spans get this long to reach the collector at shutdown. */
+const TRACING_FLUSH_MS = 2_000;
 
 /** Set once start-up begins to start things; a failed start-up stops them too (an embedded database above all). */
 let stopEverything: (() => Promise<void>) | undefined;
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   // Tracing only with OTEL_EXPORTER_OTLP_ENDPOINT: without it the SDK is never even loaded.
-  const tracing = config.tracing === undefined ? undefined : (await import('./telemetry/sdk.js')).startTracing(config.tracing);
+  const tracing = config.tracing === undefined ? undefined : (await import('./telemetry/sdk.js')).startTracing(config.tracing, log);
   if (config.tracing !== undefined)
     log.info({ protocol: config.tracing.protocol, serviceName: config.tracing.serviceName }, 'tracing: spans go to the OTLP endpoint');
 
@@ -88,7 +91,10 @@ async function main(): Promise<void> {
     await Promise.allSettled(destinations.map((destination) => destination.close()));
     await db?.close();
     // The spans of the drain, too, reach the collector.
-    await tracing?.shutdown().catch((error: unknown) => log.warn({ err: error }, 'spans not exported at shutdown'));
+    // Bounded: a collector that does not answer must not cost the drain its grace.
+    if (tracing !== undefined) {
+      await withDeadline(tracing.shutdown(), TRACING_FLUSH_MS).catch((error: unknown) => log.warn({ err: error }, 'spans not exported at shutdown'));
+    }
   };
   handleShutdown(config.shutdownGraceMs, log);
   // A destination set up so that it could never accept some events stops start-up, before anything is sent.

@@ -105,6 +105,11 @@ export const EnvSchema = z
       .pipe(httpUrl.optional())
       .describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
     OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf').describe('OTLP/HTTP encoding of the exported traces'),
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional().describe('overrides OTEL_EXPORTER_OTLP_PROTOCOL for traces'),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText
+      .pipe(httpUrl.optional())
+      .describe('the full traces URL, instead of {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces'),
+    OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('true: no tracing even with an endpoint set'),
     OTEL_SERVICE_NAME: z.string().default('payment-notification-receiver').describe("the traces' service.name"),
   })
   .superRefine((env, ctx) => {
@@ -188,7 +193,7 @@ export interface Config extends StarpayConfig, StarpagoConfig {
   /** Hops to trust (a count) or the proxies' addresses; never every hop. */
   trustProxy: number | string | undefined;
   /** OpenTelemetry tracing over OTLP/HTTP; undefined when OTEL_EXPORTER_OTLP_ENDPOINT is unset. */
-  tracing: { endpoint: string; protocol: Env['OTEL_EXPORTER_OTLP_PROTOCOL']; serviceName: string } | undefined;
+  tracing: { url: string; protocol: Env['OTEL_EXPORTER_OTLP_PROTOCOL']; serviceName: string } | undefined;
 }
 
 /** Every bad variable, one line each: `invalid configuration: PORT must be a whole number`. */
@@ -271,9 +276,13 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     tracing:
-      e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined || e.OTEL_SDK_DISABLED === 'true'
         ? undefined
-        : Object.freeze({ endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL, serviceName: e.OTEL_SERVICE_NAME }),
+        : Object.freeze({
+            url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`,
+            protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL,
+            serviceName: e.OTEL_SERVICE_NAME,
+          }),
   });
 }
 

@@ -1,12 +1,22 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, type Context, type TextMapPropagator } from '@opentelemetry/api';
+import {
+  DiagLogLevel,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  diag,
+  type Context,
+  type TextMapPropagator,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { envDetector, hostDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginCallback, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
 import { enableTracing } from './trace.js';
 
@@ -41,16 +51,32 @@ class StartsEveryTrace implements TextMapPropagator {
  * and timeouts from the standard OTEL_* variables. No metrics or logs go through OTLP: Prometheus
  * and stdout carry those.
  */
-export function startTracing(config: NonNullable<Config['tracing']>): Tracing {
-  const traceExporter = config.protocol === 'http/json' ? new JsonTraceExporter() : new ProtobufTraceExporter();
+export function startTracing(config: NonNullable<Config['tracing']>, logger: FastifyBaseLogger): Tracing {
+  // Export failures go to the log, not to nowhere.
+  diag.setLogger(
+    {
+      error: (message) => logger.warn({ component: 'tracing' }, message),
+      warn: (message) => logger.warn({ component: 'tracing' }, message),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
+  // The URL the configuration checked, not the raw variable the exporter would read again.
+  const traceExporter = config.protocol === 'http/json' ? new JsonTraceExporter({ url: config.url }) : new ProtobufTraceExporter({ url: config.url });
   const routes = new FastifyOtelInstrumentation({
     // One span per request; a span per hook and handler would cost more than the work they time.
     instrumentHooks: false,
     instrumentHandler: false,
+    // An error's message may quote what a client sent: a span keeps the status and the code only.
+    recordExceptions: false,
     requestHook: (span, request: FastifyRequest) => {
       // The route names the span; the path, never the query string (an SSO callback's code).
       span.updateName(`${request.method} ${request.routeOptions.url ?? 'unknown route'}`);
       span.setAttribute(ATTR_URL_PATH, request.url.split('?')[0] ?? '');
+      const notify = (request.routeOptions.config as { notify?: { provider: string; kind: string } } | undefined)?.notify;
+      if (notify !== undefined) span.setAttributes({ 'receiver.provider': notify.provider, 'receiver.kind': notify.kind });
     },
   });
   const sdk = new NodeSDK({
@@ -74,5 +100,24 @@ export function startTracing(config: NonNullable<Config['tracing']>): Tracing {
     },
     extract: (traceparent) => w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter),
   });
-  return { plugin: routes.plugin(), shutdown: () => sdk.shutdown() };
+  return { plugin: withPlainErrorStatus(routes.plugin()), shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * @fastify/otel sets a failed request's status message to the error's message, which for a refused
+ * notification may quote the body. The status says `HTTP 401` instead; `receiver.outcome` names the
+ * error code (src/http/notify/instrument.ts).
+ */
+function withPlainErrorStatus(otel: FastifyPluginCallback): FastifyPluginCallback {
+  return fp(async (app) => {
+    await app.register(otel);
+    app.addHook('onSend', async (request, reply) => {
+      if (reply.statusCode < 400) return;
+      const span = (
+        request as { opentelemetry?: () => { span: { setStatus(status: { code: SpanStatusCode; message?: string }): void } | null } }
+      ).opentelemetry?.().span;
+      // ERROR either way: the span may already be ERROR with the message, and UNSET cannot replace it.
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${reply.statusCode}` });
+    });
+  });
 }

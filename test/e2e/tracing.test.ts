@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -46,10 +48,18 @@ async function startService(
   return { server, starpay };
 }
 
-/** Sends a signed notification carrying an outsider's traceparent; resolves with the order reference and body. */
+/** Markers that must never reach the collector: in a body field, in a query string, in a refused body's key. */
+const BODY_MARKER = 'BODYMARKER7f3a';
+const QUERY_MARKER = 'QUERYMARKER91c2';
+const REFUSED_MARKER = 'REFUSEDKEYMARKER5d8e';
+
+/**
+ * Sends a signed notification (a marker in one of its fields, another in the query string)
+ * carrying an outsider's traceparent; resolves with the order reference and body.
+ */
 async function notifyWithForeignTraceparent(server: ServerProcess, starpay: ReturnType<typeof generateRsaKeyPair>) {
-  const notification = signedNotification(starpay.privateKey);
-  const response = await fetch(`${server.url}/notify/starpay/repayment`, {
+  const notification = signedNotification(starpay.privateKey, { attach: BODY_MARKER });
+  const response = await fetch(`${server.url}/notify/starpay/repayment?probe=${QUERY_MARKER}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', traceparent: `00-${OUTSIDER_TRACE_ID}-abcdefabcdef0001-01` },
     body: notification.body,
@@ -69,13 +79,23 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       modules,
     );
     let notification: { ref: string; body: string };
+    let refusedStatus: number;
     try {
       notification = await notifyWithForeignTraceparent(server, starpay);
+      // A refused body whose member name an attacker chose (repeated, which names it in the refusal's detail): it must not reach a span.
+      const refused = await fetch(`${server.url}/notify/starpay/repayment`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"request":{"originalMsgId":"x"},"signature":"AAAA","${REFUSED_MARKER}":1,"${REFUSED_MARKER}":2}`,
+      });
+      refusedStatus = refused.status;
+      expect(refusedStatus).toBeGreaterThanOrEqual(400);
       await waitFor(() => webhookOf(notification.ref) !== undefined, 15_000, 'the webhook');
       const sent = webhookOf(notification.ref)?.headers.traceparent;
       const [, traceId, attemptSpanId] = TRACEPARENT.exec(String(sent)) ?? [];
       expect(traceId, `traceparent ${String(sent)}`).toBeDefined();
       await waitFor(() => collector.spans.some((span) => span.spanId === attemptSpanId), 15_000, 'the delivery attempt span');
+      await waitFor(() => collector.spans.some((span) => span.attributes['http.response.status_code'] === refusedStatus), 15_000, 'the refused request span');
 
       const trace = collector.spans.filter((span) => span.traceId === traceId);
       const request = trace.find((span) => span.name === 'POST /notify/starpay/repayment') as ReceivedSpan;
@@ -91,6 +111,7 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
         'receiver.order_ref': notification.ref,
         'receiver.outcome': 'created',
         'http.response.status_code': 200,
+        'url.path': '/notify/starpay/repayment',
       });
       expect(batch.parentSpanId).toBe(request.spanId);
       expect(batch.links).toContainEqual({ traceId, spanId: request.spanId });
@@ -103,26 +124,63 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
         'http.response.status_code': 204,
       });
       expect(request.resource['service.name']).toBe('payment-notification-receiver');
+      const refusedSpan = collector.spans.find((span) => span.attributes['http.response.status_code'] === refusedStatus) as ReceivedSpan;
+      expect(refusedSpan.attributes).toMatchObject({ 'receiver.provider': 'starpay', 'receiver.kind': 'repayment', 'receiver.outcome': expect.any(String) });
     } finally {
       expect(await server.stop('SIGTERM')).toBe(0);
     }
 
-    // Nothing secret in any span, attribute or resource: not the signature, body, token or webhook secret.
+    // Nothing secret or sent by a client in any span, attribute, event or resource.
     const exported = collector.bodies.join('\n');
-    const body = JSON.parse(notification.body) as { request: string | Record<string, unknown>; signature: string };
-    for (const secret of [body.signature, body.signature.slice(0, 24), OPS_TOKEN, SECRET_BYTES, '"trxAmount"', 'mchId']) {
+    const body = JSON.parse(notification.body) as { signature: string };
+    for (const secret of [body.signature, body.signature.slice(0, 24), OPS_TOKEN, SECRET_BYTES, BODY_MARKER, QUERY_MARKER, REFUSED_MARKER]) {
       expect(exported).not.toContain(secret);
     }
-    // The check above can fail: the SDK was loaded in this process.
+    // The check above can fail: the SDK was loaded in this process, and it exported.
+    expect(exported).toContain(notification.ref);
     expect(modules.loaded()).toContain('@opentelemetry/sdk-node');
     modules.remove();
+  });
+
+  it('exports over http/protobuf by default, to {endpoint}/v1/traces', async () => {
+    const modules = moduleLog();
+    const before = collector.requests.length;
+    const { server, starpay } = await startService({ OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, OTEL_BSP_SCHEDULE_DELAY: '100' }, modules);
+    try {
+      await notifyWithForeignTraceparent(server, starpay);
+      await waitFor(() => collector.requests.length > before, 15_000, 'an export');
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+      modules.remove();
+    }
+    const exports = collector.requests.slice(before);
+    expect(exports.every((request) => request.path === '/v1/traces' && request.contentType === 'application/x-protobuf' && request.bytes > 0)).toBe(true);
+  });
+
+  it('shuts down within its grace when the collector accepts connections but never answers', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const modules = moduleLog();
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const { server, starpay } = await startService(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '60000', SHUTDOWN_GRACE_MS: '6000' },
+        modules,
+      );
+      await notifyWithForeignTraceparent(server, starpay);
+      // The spans wait in the exporter's buffer: the flush at shutdown meets a collector that never answers.
+      expect(await server.stop('SIGTERM')).toBe(0);
+    } finally {
+      modules.remove();
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });
 
 describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT unset', () => {
-  it('never loads the SDK, exports nothing and sends no traceparent', async () => {
+  it('never loads the SDK and sends no traceparent', async () => {
     const modules = moduleLog();
-    const exportsBefore = collector.bodies.length;
     const { server, starpay } = await startService({}, modules);
     try {
       const notification = await notifyWithForeignTraceparent(server, starpay);
@@ -132,11 +190,10 @@ describe('tracing with OTEL_EXPORTER_OTLP_ENDPOINT unset', () => {
       expect(await server.stop('SIGTERM')).toBe(0);
     }
     const loaded = modules.loaded();
+    modules.remove();
     expect(loaded, 'the hook saw the service load').toContain('/dist/server.js');
     for (const sdkPart of ['@opentelemetry/sdk-node', '@opentelemetry/exporter-trace-otlp', '@fastify/otel', 'telemetry/sdk.js']) {
       expect(loaded).not.toContain(sdkPart);
     }
-    expect(collector.bodies.length).toBe(exportsBefore);
-    modules.remove();
   });
 });

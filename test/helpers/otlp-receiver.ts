@@ -32,22 +32,30 @@ function attributesOf(list: OtlpKeyValue[] | undefined): Record<string, unknown>
 }
 
 /**
- * A real OTLP/HTTP receiver, as a collector listens: POST /v1/traces with the JSON encoding.
- * Every request body is kept as received too, to search for what must never be exported.
+ * A real OTLP/HTTP receiver, as a collector listens: POST /v1/traces. The JSON encoding is decoded
+ * into `spans`; a protobuf export is only recorded (path, content type, size) in `requests`. Every
+ * request body is kept as received too, to search for what must never be exported.
  */
 export async function startOtlpReceiver() {
   const spans: ReceivedSpan[] = [];
   const bodies: string[] = [];
+  const requests: { path: string | undefined; contentType: string | undefined; bytes: number }[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        res.writeHead(415).end();
+      const raw = Buffer.concat(chunks);
+      requests.push({ path: req.url, contentType: req.headers['content-type'], bytes: raw.length });
+      const body = raw.toString('utf8');
+      bodies.push(body);
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404).end();
         return;
       }
-      bodies.push(body);
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        return;
+      }
       const exported = JSON.parse(body) as OtlpExport;
       for (const resourceSpans of exported.resourceSpans ?? []) {
         const resource = attributesOf(resourceSpans.resource?.attributes);
@@ -75,6 +83,7 @@ export async function startOtlpReceiver() {
     url: `http://127.0.0.1:${port}`,
     spans,
     bodies,
+    requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

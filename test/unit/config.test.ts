@@ -33,11 +33,22 @@ describe('loadConfig', () => {
   it('turns tracing on only with OTEL_EXPORTER_OTLP_ENDPOINT, and refuses gRPC or an endpoint that is not an http(s) URL', () => {
     expect(loadConfig({}).tracing).toBeUndefined();
     expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toBeUndefined();
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
-      endpoint: 'http://collector:4318',
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: ' http://collector:4318/ ' }).tracing).toEqual({
+      url: 'http://collector:4318/v1/traces',
       protocol: 'http/protobuf',
       serviceName: 'payment-notification-receiver',
     });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/base',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      }).tracing,
+    ).toMatchObject({ url: 'http://collector:4318/base/v1/traces', protocol: 'http/json' });
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://b/traces' }).tracing?.url).toBe(
+      'https://b/traces',
+    );
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
       'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json',
     );

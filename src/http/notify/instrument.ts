@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../plugins/metrics.js';
 import { errorCodeOf } from '../../plugins/error-handler.js';
+import { requestSpanOf } from '../../telemetry/trace.js';
 
 const outcomes = new WeakMap<FastifyRequest, string>();
 
@@ -16,7 +17,9 @@ export function recordOutcome(request: FastifyRequest, outcome: string): void {
  */
 export function instrumentNotify(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onError', async (request, _reply, error) => {
-    outcomes.set(request, errorCodeOf(error));
+    const code = errorCodeOf(error);
+    outcomes.set(request, code);
+    requestSpanOf(request)?.setAttribute('receiver.outcome', code);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = (request.routeOptions.config as { notify?: { provider: string; kind: string } }).notify;

@@ -52,22 +52,19 @@ export async function notifyRoutes(app: FastifyInstance, options: NotifyRoutesOp
       const route = { provider: provider.name, kind };
       app.post(`/notify/${provider.name}/${kind}`, { config: { ...documentedAs(notifyRouteDocs(provider, kind)), notify: route } }, async (request, reply) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        // Tracing on: what the request came to, never its body or signature.
+        // Tracing on: what the request came to (provider and kind are set with the span), never its body or signature.
         const span = requestSpanOf(request);
-        span?.setAttributes({ 'receiver.provider': provider.name, 'receiver.kind': kind });
         const result = provider.verify(kind, body, request.headers);
         if (!provider.configured) {
           // Refused whatever it says, but kept for forensics like any refusal with a readable body.
           const refusal: Refusal = { ok: false, code: 'PROVIDER_NOT_CONFIGURED', detail: `${provider.name} is not configured`, record: recordOf(result, body) };
           request.log.info({ ...route, code: refusal.code }, 'notification refused');
-          span?.setAttribute('receiver.outcome', refusal.code);
           await recordRefusal(request.log, db, provider.name, kind, refusal);
           throw new AppError(refusal.code, refusal.detail);
         }
 
         if (!result.ok) {
           request.log.info({ ...route, code: result.code, reason: clipForLog(result.detail) }, 'notification refused');
-          span?.setAttribute('receiver.outcome', result.code);
           await recordRefusal(request.log, db, provider.name, kind, result);
           throw new AppError(result.code, result.detail);
         }
