@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Provider } from './domain/provider.js';
 import { consoleRoutes } from './http/console/routes.js';
@@ -31,7 +31,7 @@ export interface AppDeps {
   /** Where an order's events go and when it is first queried. */
   targetsFor: (provider: Provider, kind: string) => IngestTargets;
   /** A span per request (src/telemetry/sdk.ts), when tracing is on. */
-  tracingPlugin?: FastifyPluginCallback | undefined;
+  tracingPlugin?: FastifyPluginAsync | undefined;
 }
 
 /** Builds the HTTP app; listening, signals and the process belong to src/server.ts. */

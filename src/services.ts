@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config/config.js';
 import { destinationRef } from './domain/destination-id.js';
@@ -28,7 +28,7 @@ export interface ServicesInput {
   /** One per FORWARD_URLS entry, in that order. */
   destinations: readonly Destination[];
   /** A span per request, when tracing is on (src/telemetry/sdk.ts). */
-  tracingPlugin?: FastifyPluginCallback | undefined;
+  tracingPlugin?: FastifyPluginAsync | undefined;
   /** How often the reconciler looks for due queries (tests make it short). */
   reconcilePollMs?: number;
 }

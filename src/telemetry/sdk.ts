@@ -15,14 +15,14 @@ import { OTLPTraceExporter as ProtobufTraceExporter } from '@opentelemetry/expor
 import { envDetector, hostDetector } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
-import type { FastifyBaseLogger, FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
 import { enableTracing } from './trace.js';
 
 export interface Tracing {
   /** Registered first on the app: a span per request. */
-  plugin: FastifyPluginCallback;
+  plugin: FastifyPluginAsync;
   /** Exports the spans still buffered, then stops. */
   shutdown(): Promise<void>;
 }
@@ -108,7 +108,7 @@ export function startTracing(config: NonNullable<Config['tracing']>, logger: Fas
  * notification may quote the body. The status says `HTTP 401` instead; `receiver.outcome` names the
  * error code (src/http/notify/instrument.ts).
  */
-function withPlainErrorStatus(otel: FastifyPluginCallback): FastifyPluginCallback {
+function withPlainErrorStatus(otel: ReturnType<FastifyOtelInstrumentation['plugin']>): FastifyPluginAsync {
   return fp(async (app) => {
     await app.register(otel);
     app.addHook('onSend', async (request, reply) => {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createServices } from '../../src/services.js';
@@ -35,7 +35,7 @@ export interface TestAppOptions {
   /** Where the app logs; silent when absent. */
   logger?: Logger;
   /** A span per request (src/telemetry/sdk.ts), for the tracing tests. */
-  tracingPlugin?: FastifyPluginCallback;
+  tracingPlugin?: FastifyPluginAsync;
 }
 
 /**
