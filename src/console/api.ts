@@ -1,3 +1,7 @@
+import type { z } from 'zod';
+import type { OrderState } from '../domain/order-state.js';
+import type { DeliveryAttemptSchema, DeliverySchema, DestinationSchema, EventSchema, NotificationSchema, OrderSchema } from '../http/ops/shapes.js';
+
 /** The ops API as the console calls it: same origin, the token from this tab's sessionStorage only. */
 
 const TOKEN_KEY = 'ops-api-token';
@@ -14,98 +18,21 @@ export function forgetToken(): void {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-export type State = 'PENDING' | 'SUCCESS' | 'FAILED' | 'REFUNDED';
-
-// Fields marked optional are those a service of an earlier version may not return yet.
-export interface Order {
-  provider?: string;
-  kind: string;
-  orderRef: string;
-  state: string;
-  rawState: string;
-  amount: number | null;
-  paidAmount?: number | null;
-  expectedAmount?: number | null;
-  currency: string | null;
-  trxDate: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  conflict: boolean;
-  amountMismatch?: boolean;
-  stale?: boolean;
-  notificationCount: number;
-  lastQueriedAt?: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Notification {
-  id: string;
-  kind: string;
-  orderRef: string | null;
-  msgId: string | null;
-  source?: 'notification' | 'query';
-  status: string;
-  /** An unsigned StarPago v3 callback, settled by a query answer. */
-  hint: boolean;
-  reason: string | null;
-  firstReceivedAt: string;
-  lastReceivedAt: string;
-  deliveryCount: number;
-  request?: unknown;
-}
-
-export interface Attempt {
-  at: string;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-}
-
-export interface Delivery {
-  id: string;
-  eventId: string;
-  url: string;
-  destination?: string;
-  kind?: string;
-  orderRef?: string;
-  /** A pending delivery waiting behind an earlier undelivered one of its order: that one. */
-  heldBy?: string | null;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  deliveredAt: string | null;
-  attemptLog?: Attempt[];
-}
-
-export interface OrderEvent {
-  id: string;
-  type: string;
-  createdAt: string;
-  data: unknown;
-}
-
+/** The ops API's answers, typed from the schemas the service checks its replies against (no copy to drift). */
+export type State = OrderState;
+export type Order = z.output<typeof OrderSchema>;
+export type Notification = z.output<typeof NotificationSchema>;
+export type Attempt = z.output<typeof DeliveryAttemptSchema>;
+/** In an order's detail a delivery also carries its attempts. */
+export type Delivery = z.output<typeof DeliverySchema> & { attemptLog?: Attempt[] };
+export type OrderEvent = z.output<typeof EventSchema>;
 export interface OrderDetail {
   order: Order;
   notifications: Notification[];
-  events?: OrderEvent[];
+  events: OrderEvent[];
   deliveries: Delivery[];
 }
-
-export interface Destination {
-  id: string;
-  url: string;
-  type: string;
-  state: 'healthy' | 'open' | 'paused';
-  pending: number;
-  dead: number;
-  consecutiveFailures: number;
-  lastSuccessAt: string | null;
-  lastFailureAt: string | null;
-  openedAt: string | null;
-  nextProbeAt: string | null;
-}
+export type Destination = z.output<typeof DestinationSchema>;
 
 export interface BulkRetry {
   destination: string;
