@@ -1,4 +1,6 @@
--- The one way an order enters the reconciliation schedule (a new PENDING order, a registration).
+-- The one way an order enters the reconciliation schedule (a new PENDING order, a registration, a
+-- PENDING order found outside the schedule). The schedule's other writers are a hint asking about
+-- its order (ingest_notification) and an operator asking now (leaseQuery), neither an order entering.
 -- A row left behind while only hints named the order (waiting for a hint, or abandoned as unknown
 -- at the provider) is taken over: the order is known now and is asked on its schedule. p_due_at
 -- null (an order that needs no query): the leftover only stops holding its later hints back.

@@ -2,8 +2,8 @@
 -- Authentic ('accepted'): a repeat only counts; anything new goes through apply_report.
 -- A hint ('unverified', StarPago v3): stored and never applied; the provider is asked about its
 -- order soon (one query per order however many hints), and again when a hint repeats while the
--- order is not final, but never sooner than 10 seconds after the provider last answered about it, and
--- never again once the order was abandoned as unknown at the provider.
+-- order is not final, when hint_query_due() says, and never again once the order was abandoned as
+-- unknown at the provider.
 CREATE OR REPLACE FUNCTION ingest_notification(
   p_provider text, p_kind text, p_order_ref text, p_dedup_key text, p_msg_id text, p_status text,
   p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
@@ -36,9 +36,9 @@ BEGIN
       -- hint_at on the clock, not the transaction's start: it is compared with a claim's time
       -- the last answer is the schedule row's, or the order's when the row is gone (a final order)
       INSERT INTO provider_queries AS q (kind, order_ref, provider, due_at, hint_at)
-      VALUES (p_kind, p_order_ref, p_provider, greatest(now(), v_last_answer + interval '10 seconds'), clock_timestamp())
+      VALUES (p_kind, p_order_ref, p_provider, hint_query_due(v_last_answer), clock_timestamp())
       ON CONFLICT ON CONSTRAINT provider_queries_pkey DO UPDATE SET
-        due_at = least(q.due_at, greatest(now(), coalesce(q.answered_at, v_last_answer) + interval '10 seconds')), hint_at = clock_timestamp();
+        due_at = least(q.due_at, hint_query_due(coalesce(q.answered_at, v_last_answer))), hint_at = clock_timestamp();
     END IF;
     RETURN QUERY SELECT CASE WHEN v_new THEN 'unverified' ELSE 'duplicate' END, NULL::text;
     RETURN;

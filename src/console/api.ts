@@ -1,6 +1,5 @@
-import type { z } from 'zod';
 import type { OrderState } from '../domain/order-state.js';
-import type { DeliveryAttemptSchema, DeliverySchema, DestinationSchema, EventSchema, NotificationSchema, OrderSchema } from '../http/ops/shapes.js';
+import type { DeliveryAttemptView, DeliveryView, DestinationView, EventView, NotificationView, OrderView } from '../http/ops/shapes.js';
 
 /** The ops API as the console calls it: same origin, the token from this tab's sessionStorage only. */
 
@@ -20,19 +19,19 @@ export function forgetToken(): void {
 
 /** The ops API's answers, typed from the schemas the service checks its replies against (no copy to drift). */
 export type State = OrderState;
-export type Order = z.output<typeof OrderSchema>;
-export type Notification = z.output<typeof NotificationSchema>;
-export type Attempt = z.output<typeof DeliveryAttemptSchema>;
+export type Order = OrderView;
+export type Notification = NotificationView;
+export type Attempt = DeliveryAttemptView;
 /** In an order's detail a delivery also carries its attempts. */
-export type Delivery = z.output<typeof DeliverySchema> & { attemptLog?: Attempt[] };
-export type OrderEvent = z.output<typeof EventSchema>;
+export type Delivery = DeliveryView & { attemptLog?: Attempt[] };
+export type OrderEvent = EventView;
 export interface OrderDetail {
   order: Order;
   notifications: Notification[];
   events: OrderEvent[];
   deliveries: Delivery[];
 }
-export type Destination = z.output<typeof DestinationSchema>;
+export type Destination = DestinationView;
 
 export interface BulkRetry {
   destination: string;

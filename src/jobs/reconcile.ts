@@ -164,7 +164,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   async function runDue(): Promise<number> {
     if (kinds.length === 0) return 0;
     if (!spread) {
-      const scheduled = await scheduleUnscheduledOrders(pool, kinds, scheduleMs[0] ?? 0);
+      const scheduled = await scheduleUnscheduledOrders(pool, kinds, scheduleMs);
       if (scheduled > 0) logger.info({ scheduled }, 'pending orders entered the reconciliation schedule, spread over its first slot');
       spread = true;
     }

@@ -1,7 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { FINAL_STATES } from '../domain/order-state.js';
 import type { SimulatedOrder } from './simulation.js';
-
-const FINAL_STATES = new Set(['SUCCESS', 'FAILED', 'REFUNDED']);
 
 export interface Recovery {
   order: SimulatedOrder;

@@ -1,16 +1,19 @@
 import { destinationId } from '../domain/destination-id.js';
+import type { OrderState } from '../domain/order-state.js';
 import type { Delivery, DeliveryAttempt, Event, Notification, Order } from '../generated/prisma/client.js';
+// The reply schemas' types: a field added to a schema and not here (or here and not there) fails the build.
+import type { DeliveryAttemptView, DeliveryView, EventView, NotificationView, OrderView } from '../http/ops/shapes.js';
 
 /** Ids exposed by the ops API carry a prefix, so a pasted id says what it is. */
 export const NOTIFICATION_ID_PREFIX = 'ntf_';
 export const DELIVERY_ID_PREFIX = 'dlv_';
 
-export function orderView(order: Order) {
+export function orderView(order: Order): OrderView {
   return {
     provider: order.provider,
     kind: order.kind,
     orderRef: order.orderRef,
-    state: order.state,
+    state: order.state as OrderState, // orders_state_check holds it to ORDER_STATES
     rawState: order.rawState,
     amount: toNumber(order.amount),
     paidAmount: toNumber(order.paidAmount),
@@ -29,15 +32,16 @@ export function orderView(order: Order) {
   };
 }
 
-export function notificationView(notification: Notification) {
+export function notificationView(notification: Notification): NotificationView {
   return {
     id: `${NOTIFICATION_ID_PREFIX}${notification.id}`,
     provider: notification.provider,
     kind: notification.kind,
     orderRef: notification.orderRef,
     msgId: notification.msgId,
-    source: notification.source,
-    status: notification.status,
+    // check constraints on the columns hold these to the schema's values
+    source: notification.source as NotificationView['source'],
+    status: notification.status as NotificationView['status'],
     hint: notification.hint,
     reason: notification.reason,
     firstReceivedAt: notification.firstReceivedAt.toISOString(),
@@ -52,7 +56,7 @@ export function notificationView(notification: Notification) {
 export type DeliveryRow = Delivery & { event: { publicId: string }; order: { provider: string; kind: string; orderRef: string } };
 
 /** `heldBy`: the earliest undelivered delivery of the same order and destination, for a pending one waiting behind it. */
-export function deliveryView(delivery: DeliveryRow, heldBy?: bigint | null) {
+export function deliveryView(delivery: DeliveryRow, heldBy?: bigint | null): DeliveryView {
   return {
     id: `${DELIVERY_ID_PREFIX}${delivery.id}`,
     eventId: delivery.event.publicId,
@@ -61,7 +65,7 @@ export function deliveryView(delivery: DeliveryRow, heldBy?: bigint | null) {
     provider: delivery.order.provider,
     kind: delivery.order.kind,
     orderRef: delivery.order.orderRef,
-    status: delivery.status,
+    status: delivery.status as DeliveryView['status'], // a check constraint holds it
     attempts: delivery.attempts,
     lastError: delivery.lastError,
     nextAttemptAt: delivery.status === 'pending' ? delivery.nextAttemptAt.toISOString() : null,
@@ -76,7 +80,7 @@ function toNumber(value: bigint | null): number | null {
 }
 
 /** An event as its webhook carried it: `data` is read back from the exact body that was sent. */
-export function eventView(event: Event) {
+export function eventView(event: Event): EventView {
   const body = JSON.parse(event.body) as { data?: unknown };
   return {
     id: event.publicId,
@@ -86,7 +90,7 @@ export function eventView(event: Event) {
   };
 }
 
-export function attemptView(attempt: DeliveryAttempt) {
+export function attemptView(attempt: DeliveryAttempt): DeliveryAttemptView {
   return {
     at: attempt.startedAt.toISOString(),
     durationMs: attempt.durationMs,

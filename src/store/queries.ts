@@ -172,13 +172,13 @@ export async function leaseQuery(pool: pg.Pool, provider: string, kind: string, 
 /** Answers (not found, try later) after which an order only hints name leaves the schedule for good. */
 export const UNKNOWN_ANSWERS_KEPT = 3;
 
-/** When a hint that arrived during a query asks again: 10 s after that query's answer. */
-const HINT_REASK = `clock_timestamp() + interval '10 seconds'`;
+/** When a hint that arrived during a query asks again: hint_query_due() from this answer. */
+const HINT_REASK = `hint_query_due(clock_timestamp())`;
 
 /**
  * After an answer (found or not found). A query due by the schedule uses up a slot of a still
  * PENDING order (past the last one the order is marked stale and leaves the schedule). Then: a
- * hint that arrived since the claim asks again, 10 s after this answer; a PENDING
+ * hint that arrived since the claim asks again when hint_query_due() says; a PENDING
  * order waits for its next slot; an order only hints name (its provider did not know it) waits for
  * the next hint, and after UNKNOWN_ANSWERS_KEPT such answers is abandoned; anything else leaves
  * the schedule. The row is locked first, so a hint committing meanwhile is either seen here or
@@ -284,18 +284,18 @@ export async function dropQuery(pool: pg.Pool, kind: string, orderRef: string): 
 
 /**
  * PENDING, not stale, queryable orders that are not in the schedule (those pending before this
- * version, or from before a provider's API was configured) enter it, spread at random over the
- * first slot rather than all asked at once. Returns how many.
+ * version, or from before a provider's API was configured) enter it through enter_schedule(),
+ * spread at random over the first slot rather than all asked at once. Returns how many.
  */
-export async function scheduleUnscheduledOrders(pool: pg.Pool, kinds: readonly string[], firstSlotMs: number): Promise<number> {
-  const result = await pool.query(
-    `INSERT INTO provider_queries (kind, order_ref, provider, due_at)
-     SELECT o.kind, o.order_ref, o.provider, now() + random() * $2 * interval '1 millisecond'
-     FROM orders o
-     WHERE o.state = 'PENDING' AND NOT o.stale AND o.kind = ANY($1::text[])
-       AND NOT EXISTS (SELECT 1 FROM provider_queries q WHERE q.kind = o.kind AND q.order_ref = o.order_ref)
-     ON CONFLICT ON CONSTRAINT provider_queries_pkey DO NOTHING`,
-    [kinds, firstSlotMs],
+export async function scheduleUnscheduledOrders(pool: pg.Pool, kinds: readonly string[], scheduleMs: readonly number[]): Promise<number> {
+  const { rows } = await pool.query<{ entered: number }>(
+    `WITH entered AS MATERIALIZED (
+       SELECT enter_schedule(o.kind, o.order_ref, o.provider, now() + random() * query_slot_wait($2::bigint[], 0))
+       FROM orders o
+       WHERE o.state = 'PENDING' AND NOT o.stale AND o.kind = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM provider_queries q WHERE q.kind = o.kind AND q.order_ref = o.order_ref))
+     SELECT count(*)::int AS entered FROM entered`,
+    [kinds, scheduleMs],
   );
-  return result.rowCount ?? 0;
+  return rows[0]?.entered ?? 0;
 }

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { FINAL_STATES } from '../../domain/order-state.js';
 import { api, type Delivery, type Notification, type Order, type OrderDetail, type OrderEvent } from '../api.js';
 import { ErrorNote, Heading, Loading, Money, StateBadge, Time, YesNo, errorText, useLoad } from '../components.js';
 import { prettyJson } from '../format.js';
@@ -146,8 +147,6 @@ type Entry = { at: string; registered: Order } | { at: string; notification: Not
 
 /** What an accepted notification did: moved the order, or nothing (a repeat of its state, or too late). */
 type Effect = { moved: true } | { moved: false; finalState: string | undefined };
-
-const FINAL_STATES = new Set(['SUCCESS', 'FAILED', 'REFUNDED']);
 
 /**
  * Notifications, query answers and events in the order they happened, and the registration of an

@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
+import { ORDER_STATES } from '../../domain/order-state.js';
 import { api, type Order } from '../api.js';
 import { ErrorNote, Heading, Loading, Money, StateBadge, Time, useLoad } from '../components.js';
 import { fromLocalInput, toLocalInput } from '../format.js';
 import { listHref, orderHref } from '../router.js';
 
-const STATES = ['PENDING', 'SUCCESS', 'FAILED', 'REFUNDED'];
 /** Every filter of GET /ops/orders; the hash carries them, so a filtered view can be reloaded or shared. */
 const FILTERS = ['provider', 'kind', 'state', 'conflict', 'stale', 'amountMismatch', 'orderRef', 'updatedAfter', 'updatedBefore', 'limit'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
@@ -69,7 +69,7 @@ function FilterForm({ filters }: { filters: Filters }) {
       </div>
       <Choice id="f-provider" label="Provider" value={draft.provider} options={providers.map((provider) => provider.name)} onChange={set('provider')} />
       <Choice id="f-kind" label="Kind" value={draft.kind} options={kinds} onChange={set('kind')} />
-      <Choice id="f-state" label="State" value={draft.state} options={STATES} onChange={set('state')} />
+      <Choice id="f-state" label="State" value={draft.state} options={ORDER_STATES} onChange={set('state')} />
       <Flag id="f-conflict" label="Conflict" value={draft.conflict} onChange={set('conflict')} />
       <Flag id="f-stale" label="Stale" value={draft.stale} onChange={set('stale')} />
       <Flag id="f-amountMismatch" label="Amount mismatch" value={draft.amountMismatch} onChange={set('amountMismatch')} />
@@ -119,7 +119,7 @@ function Choice(props: {
   id: string;
   label: string;
   value: string | undefined;
-  options: string[];
+  options: readonly string[];
   onChange: (event: { currentTarget: { value: string } }) => void;
 }) {
   return (

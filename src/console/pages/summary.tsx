@@ -1,8 +1,8 @@
+import { ORDER_STATES } from '../../domain/order-state.js';
 import { api, type Summary } from '../api.js';
 import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
 import { listHref } from '../router.js';
 
-const STATES = ['PENDING', 'SUCCESS', 'FAILED', 'REFUNDED'] as const;
 
 export function SummaryPage() {
   const summary = useLoad(() => api.summary(), 'summary');
@@ -38,7 +38,7 @@ function SummaryView({ summary }: { summary: Summary }) {
             <thead>
               <tr>
                 <th scope="col">Kind</th>
-                {STATES.map((state) => (
+                {ORDER_STATES.map((state) => (
                   <th key={state} scope="col" class="number">
                     {state}
                   </th>
@@ -49,7 +49,7 @@ function SummaryView({ summary }: { summary: Summary }) {
               {kinds.map((kind) => (
                 <tr key={kind}>
                   <th scope="row">{kind}</th>
-                  {STATES.map((state) => {
+                  {ORDER_STATES.map((state) => {
                     const count = summary.orders[kind]?.[state] ?? 0;
                     return (
                       <td key={state} class="number" data-label={state}>

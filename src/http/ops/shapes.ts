@@ -101,3 +101,10 @@ export const OrderDetailSchema = z.object({
   events: z.array(EventSchema).describe('one per state change, oldest first'),
   deliveries: z.array(DeliverySchema.extend({ attemptLog: z.array(DeliveryAttemptSchema).describe('every attempt, oldest first') })).describe('oldest first'),
 });
+
+export type OrderView = z.output<typeof OrderSchema>;
+export type NotificationView = z.output<typeof NotificationSchema>;
+export type DeliveryView = z.output<typeof DeliverySchema>;
+export type EventView = z.output<typeof EventSchema>;
+export type DeliveryAttemptView = z.output<typeof DeliveryAttemptSchema>;
+export type DestinationView = z.output<typeof DestinationSchema>;
