@@ -5,14 +5,20 @@
 -- 'rejected' (CONTRADICTED_BY_PROVIDER). Only hints last received by p_asked_at (when the provider
 -- was asked; null: all) are settled: one that arrived while the question was on its way may say
 -- something newer than the answer (paid meanwhile), so it stays unverified and is asked about again.
+-- p_trace_parent: the query's W3C traceparent, stored with the event (events.trace_parent) the
+-- same way ingest_notifications() stores a request's; NULL when tracing is off. Its default lets
+-- a replica of the previous version, which passes one argument less, keep calling this function.
 DROP FUNCTION IF EXISTS record_query_answer(
   text, text, text, text, text, text, text, bigint, bigint, text, text, text, text, jsonb, text[], interval);
+DROP FUNCTION IF EXISTS record_query_answer(
+  text, text, text, text, text, text, text, bigint, bigint, text, text, text, text, jsonb, text[], interval, timestamptz);
 
 CREATE OR REPLACE FUNCTION record_query_answer(
   p_provider text, p_kind text, p_order_ref text, p_answer_key text, p_msg_id text,
   p_raw_state text, p_state text, p_amount bigint, p_paid_amount bigint, p_currency text, p_trx_date text,
   p_error_code text, p_error_message text,
-  p_response jsonb, p_destinations text[], p_first_query_after interval, p_asked_at timestamptz
+  p_response jsonb, p_destinations text[], p_first_query_after interval, p_asked_at timestamptz,
+  p_trace_parent text DEFAULT NULL
 ) RETURNS TABLE (outcome text, event_id text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -27,6 +33,9 @@ BEGIN
   RETURNING (n.xmax = 0) INTO v_new;
 
   IF v_new THEN
+    IF p_trace_parent IS NOT NULL THEN
+      PERFORM set_config('receiver.trace_parent', p_trace_parent, true);
+    END IF;
     SELECT r.outcome, r.event_id INTO v_outcome, v_event_id FROM apply_report(
       p_provider, p_kind, p_order_ref, 'query', p_raw_state, p_state, p_amount, p_paid_amount, p_currency,
       p_trx_date, p_error_code, p_error_message, p_destinations, p_first_query_after) AS r;

@@ -3,7 +3,7 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, DestinationOptions, OutboundEvent } from '../domain/destination.js';
 import { withDeadline } from './deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
-import { describeError, urlSecrets } from './describe-error.js';
+import { describeError, urlSecrets } from '../net/describe-error.js';
 import { lazyConnection } from './lazy-connection.js';
 import { redactUrl } from './redact-url.js';
 

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { errorCodeOf } from './describe-error.js';
 
 export interface OutboundOptions {
   /** Connect, headers, body and the whole exchange, each. */
@@ -61,7 +62,7 @@ export function describeOutboundError(error: unknown, timeoutMs: number): string
   if (error instanceof AnswerTooLarge) return error.message;
   const { name, message } = error as { name?: string; message?: string };
   if (name === 'TimeoutError' || name === 'AbortError' || /timeout/i.test(message ?? '')) return `timeout after ${timeoutMs} ms`;
-  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  const code = errorCodeOf(error);
   return code !== undefined ? `request failed: ${code}` : 'request failed';
 }
 

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import type { StateReport } from '../domain/provider.js';
 import { storableText, toJsonb, type IngestResult, type IngestOutcome, type IngestTargets } from './ingest.js';
 import { inAuditedTransaction, type AuditEntry } from './audit.js';
-import { inTransaction } from './transaction.js';
 import { wakeForwarders } from './outbox.js';
 
 /** A provider's answer about one order, as the query client returned it. */
@@ -45,7 +44,7 @@ export async function recordQueryAnswer(
   targets: IngestTargets,
   askedAt: string | null = null,
   audit?: (result: IngestResult) => AuditEntry,
-  /** Tracing on: the query's span, stored with the event the answer writes (see the trace_context migration). */
+  /** Tracing on: the query's span, stored with the event the answer writes (events.trace_parent). */
   traceparent?: string,
 ): Promise<IngestResult> {
   const r = answer.report;
@@ -53,7 +52,7 @@ export async function recordQueryAnswer(
   const run = async (db: Pick<pg.ClientBase, 'query'>): Promise<IngestResult> => {
     const { rows } = await db.query<{ outcome: IngestOutcome; event_id: string | null }>({
       text: `SELECT outcome, event_id FROM record_query_answer(
-        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz)`,
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz, $18)`,
       values: [
         r.provider,
         r.kind,
@@ -72,24 +71,15 @@ export async function recordQueryAnswer(
         targets.destinations,
         targets.firstQueryAfterMs,
         askedAt,
+        traceparent ?? null,
       ],
     });
     const row = rows[0];
     if (row === undefined) throw new Error('record_query_answer returned no row');
     return { outcome: row.outcome, eventId: row.event_id };
   };
-  const traced =
-    traceparent === undefined
-      ? run
-      : async (client: pg.PoolClient) => {
-          await client.query(`SELECT set_config('receiver.trace_parent', $1, true)`, [traceparent]);
-          return run(client);
-        };
   // An operator's reconcile is audited in the answer's own transaction.
-  let result: IngestResult;
-  if (audit !== undefined) result = await inAuditedTransaction(pool, traced, audit);
-  else if (traceparent !== undefined) result = await inTransaction(pool, traced);
-  else result = await run(pool);
+  const result = audit !== undefined ? await inAuditedTransaction(pool, run, audit) : await run(pool);
   if (result.eventId !== null && targets.destinations.length > 0) wakeForwarders(pool);
   return result;
 }

@@ -33,7 +33,7 @@ export interface Tracing {
  * `traceparent` is written as usual.
  */
 class StartsEveryTrace implements TextMapPropagator {
-  private readonly w3c = new W3CTraceContextPropagator();
+  constructor(private readonly w3c: W3CTraceContextPropagator) {}
   inject(ctx: Context, carrier: unknown, setter = defaultTextMapSetter): void {
     this.w3c.inject(ctx, carrier, setter);
   }
@@ -79,10 +79,12 @@ export function startTracing(config: NonNullable<Config['tracing']>, logger: Fas
       if (notify !== undefined) span.setAttributes({ 'receiver.provider': notify.provider, 'receiver.kind': notify.kind });
     },
   });
+  // One W3C codec: the SDK's outbound propagation and the traceparent an event stores.
+  const w3c = new W3CTraceContextPropagator();
   const sdk = new NodeSDK({
     serviceName: config.serviceName,
     traceExporter,
-    textMapPropagator: new StartsEveryTrace(),
+    textMapPropagator: new StartsEveryTrace(w3c),
     instrumentations: [routes],
     metricReaders: [],
     logRecordProcessors: [],
@@ -91,7 +93,6 @@ export function startTracing(config: NonNullable<Config['tracing']>, logger: Fas
   });
   sdk.start();
 
-  const w3c = new W3CTraceContextPropagator();
   enableTracing({
     inject(ctx) {
       const carrier: Record<string, string> = {};

@@ -3,7 +3,6 @@ import { api, type Summary } from '../api.js';
 import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
 import { listHref } from '../router.js';
 
-
 export function SummaryPage() {
   const summary = useLoad(() => api.summary(), 'summary');
   return (

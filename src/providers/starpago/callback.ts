@@ -1,4 +1,5 @@
 import { isMoneyValue } from '../../domain/amount.js';
+import { fieldText } from '../../domain/field-text.js';
 import { boundedRequest, truncateUtf8 } from '../../domain/forensics.js';
 import { isOrderRef, ORDER_REF_RULE } from '../../domain/order-ref.js';
 import type { Notification, Refusal } from '../../domain/provider.js';
@@ -37,7 +38,7 @@ export function readCallback(kind: string, body: Buffer, contentType: string | u
     if (!(error instanceof BodyError)) throw error;
     return { ok: false, code: 'INVALID_ENVELOPE', detail: error.message };
   }
-  const orderRef = typeof fields.merOrderNo === 'string' ? fields.merOrderNo : typeof fields.merOrderNo === 'number' ? String(fields.merOrderNo) : null;
+  const orderRef = fieldText(fields.merOrderNo);
   const record = { body: text, request: fields, orderRef, msgId: null };
   const generation = Object.hasOwn(fields, 'sign') ? 'v2' : 'v3';
 

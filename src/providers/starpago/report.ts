@@ -1,5 +1,5 @@
 import { isAbsentAmount } from '../../domain/amount.js';
-import { fieldText } from '../../domain/field-text.js';
+import { fieldText, stringField } from '../../domain/field-text.js';
 import type { StateReport } from '../../domain/provider.js';
 import { toMinorUnits } from './amount.js';
 import { v2State, v3State } from './states.js';
@@ -20,10 +20,10 @@ export function toStateReport(kind: string, fields: Record<string, unknown>, gen
 
   const stateField = generation === 'v2' ? 'orderStatus' : 'status';
   const raw = fields[stateField];
-  const rawState = generation === 'v2' ? fieldText(raw) : typeof raw === 'string' ? raw : null;
+  const rawState = generation === 'v2' ? fieldText(raw) : stringField(raw);
   if (rawState === null || rawState.trim() === '') return { ok: false, detail: `${stateField} is missing` };
 
-  const currency = typeof fields.currency === 'string' ? fields.currency : null;
+  const currency = stringField(fields.currency);
   const paid = isAbsentAmount(fields.paidAmount) ? fields.realAmount : fields.paidAmount;
   const paidAmount = isAbsentAmount(paid) ? null : toMinorUnits(paid, currency);
   // A paid amount given but unreadable makes the report's amounts unreadable: the requested amount

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { stringField } from '../../domain/field-text.js';
 import { clipForLog } from '../../domain/log-text.js';
 import type { VerifyResult } from '../../domain/provider.js';
 import { decodeBody, EnvelopeError, isPlainObject, parseJson, readEnvelope } from './envelope.js';
@@ -65,7 +66,7 @@ function identify(parsed: unknown): { request: unknown; orderRef: string | null;
   const fields = isPlainObject(request) ? request : {};
   return {
     request: request ?? parsed,
-    orderRef: typeof fields.originalMsgId === 'string' ? fields.originalMsgId : null,
-    msgId: typeof fields.msgId === 'string' ? fields.msgId : null,
+    orderRef: stringField(fields.originalMsgId),
+    msgId: stringField(fields.msgId),
   };
 }
