@@ -10,7 +10,6 @@ import { loadConfig } from '../src/config/config.js';
 import { createDestinations } from '../src/destinations/index.js';
 import { createLogger } from '../src/logger.js';
 import { createProviders } from '../src/providers/index.js';
-import { parsePublicKeys } from '../src/providers/starpay/public-keys.js';
 import { generateRsaKeyPair } from '../src/simulator/key-pair.js';
 import { openDatabase } from '../src/store/database.js';
 import { purgeBatch } from '../src/store/retention.js';
@@ -35,7 +34,7 @@ const config = loadConfig({
 });
 const logger = createLogger('silent');
 const db = openDatabase(url);
-const providers = createProviders({ config, logger, starpayKeys: parsePublicKeys(keys.publicKeyPem) });
+const providers = await createProviders(config, { logger, dataDir: config.dataDir, developmentStandIns: false });
 const destinations = createDestinations(config.forward.urls, { timeoutMs: 10_000, webhookSecret: SECRET });
 const { app, forwarder: built } = await createServices({ config, db, providers, destinations, logger });
 const forwarder = built as NonNullable<typeof built>;

@@ -10,8 +10,6 @@ import type { Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';
 import { createLogger } from './logger.js';
 import { createProviders, PROVIDER_NAMES } from './providers/index.js';
-import { loadStarpayKeys } from './providers/starpay/load-keys.js';
-import { loadMerchantPrivateKey } from './providers/starpay/merchant-key.js';
 import { openDatabase, openDirectPool, type Database } from './store/database.js';
 import { migrate } from './store/migrate.js';
 import { createServices } from './services.js';
@@ -54,15 +52,7 @@ async function main(): Promise<void> {
   }
 
   // Keys and destinations first: bad configuration stops start-up before any database work.
-  const starpay = await loadStarpayKeys(config);
-  if (starpay.devPrivateKeyFile !== undefined) {
-    log.warn({ privateKeyFile: starpay.devPrivateKeyFile }, 'no Starpay public key configured: using a generated development key pair');
-  }
-  const starpayMerchantKey = await loadMerchantPrivateKey({
-    key: config.starpayApi?.merchantPrivateKey,
-    keyFile: config.starpayApi?.merchantPrivateKeyFile,
-  });
-  const providers = createProviders({ config, starpayKeys: starpay.keys, starpayMerchantKey, logger: log });
+  const providers = await createProviders(config, { logger: log, dataDir: config.dataDir, developmentStandIns: !config.production });
   const destinations = createDestinations(config.forward.urls, {
     timeoutMs: config.forward.timeoutMs,
     webhookSecret: config.forward.secret,

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TOKEN_NAME, parseOpsTokens, sha256Hex, type OpsToken } from '../auth/ops-tokens.js';
-import { STARPAGO_ENV, type StarpagoConfig } from '../providers/starpago/env.js';
-import { STARPAY_ENV, type StarpayConfig } from '../providers/starpay/env.js';
+import { PROVIDER_MODULES, type ProviderModule, type ProviderSettings } from '../providers/index.js';
 import { httpUrl, isHttpsOrLoopback, optionalText } from './env-parts.js';
-
-/** Each provider's variables, rules and reading live in its folder (env.ts); a new provider adds its fragment here. */
-const PROVIDER_ENVS = [STARPAY_ENV, STARPAGO_ENV] as const;
 
 const commaList = z
   .string()
@@ -54,70 +50,70 @@ const emailList = commaList.pipe(
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-export const EnvSchema = z
-  .object({
-    NODE_ENV: optionalText.describe('production makes missing secrets fatal'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port'),
-    HOST: z.string().default('0.0.0.0').describe('bind address'),
-    DATABASE_URL: optionalText.describe('PostgreSQL URL; unset starts an embedded PostgreSQL under DATA_DIR'),
-    DATABASE_DIRECT_URL: optionalText.describe(
-      'direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls',
-    ),
-    DATA_DIR: z.string().default('./.data').describe('embedded database and development key pair'),
-    ...STARPAY_ENV.shape,
-    ...STARPAGO_ENV.shape,
-    RECONCILE_SCHEDULE: z.string().default('2m,5m,15m,1h,6h,24h').pipe(schedule).describe('while an order stays PENDING, when to query it'),
-    OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*, named default with scope operate; unset refuses every call'),
-    OPS_TOKENS: optionalText.describe('named ops tokens, comma-separated NAME:SCOPE:SHA256HEX (scope read or operate); npm run token mints one'),
-    OIDC_ISSUER_URL: optionalText.pipe(httpUrl.optional()).describe('OpenID Connect issuer for single sign-on to the console'),
-    OIDC_CLIENT_ID: optionalText.describe('OpenID Connect client id'),
-    OIDC_CLIENT_SECRET: optionalText.describe('OpenID Connect client secret (unset: a public client, PKCE only)'),
-    OIDC_OPERATE_EMAILS: emailList.describe('e-mail addresses or *@domain given scope operate at sign-in'),
-    OIDC_READ_EMAILS: emailList.describe('e-mail addresses or *@domain given scope read at sign-in'),
-    PUBLIC_URL: optionalText.pipe(httpUrl.optional()).describe("the service's external base URL; the SSO redirect URI is PUBLIC_URL/console/sso/callback"),
-    FORWARD_URLS: commaList.pipe(z.array(destinationUrl)).describe('destinations: webhook, RabbitMQ and NATS JetStream URLs'),
-    FORWARD_SECRET: optionalText
-      .refine((value) => value === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value), 'must be whsec_ followed by base64')
-      .describe('Standard Webhooks secret, required with an http(s) destination'),
-    FORWARD_MAX_ATTEMPTS: positiveInt(12).describe('attempts before a delivery is dead'),
-    FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
-    FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
-    BREAKER_FAILURES: positiveInt(10).describe('consecutive failed attempts to a destination, across replicas, that open its circuit breaker'),
-    BREAKER_PROBE_MS: positiveInt(30_000).describe('while a breaker is open, one probe delivery per this many ms'),
-    NOTIFY_BODY_LIMIT: positiveInt(65_536).describe('largest notification body in bytes'),
-    INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64).describe('most notifications written in one transaction (group commit)'),
-    INGEST_BATCHES_IN_FLIGHT: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(8)
-      .default(2)
-      .describe('most notification batches being written at once; notifications arriving meanwhile join the next batch'),
-    OPS_RATE_LIMIT: z.coerce.number().int().min(0).default(300).describe('/ops requests per minute and client IP; 0 disables'),
-    NOTIFY_RATE_LIMIT: z.coerce.number().int().min(0).default(6000).describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
-    RAW_BODY_RETENTION: z.string().default('90d').pipe(duration).describe("how long a notification's request body and parsed request are kept"),
-    ATTEMPT_LOG_RETENTION: z.string().default('30d').pipe(duration).describe("how long a delivered delivery's attempt records are kept"),
-    PURGE_INTERVAL: z.string().default('10m').pipe(duration).describe('how often the retention purge runs'),
-    SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
-    OTEL_EXPORTER_OTLP_ENDPOINT: optionalText
-      .pipe(httpUrl.optional())
-      .describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
-    OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf').describe('OTLP/HTTP encoding of the exported traces'),
-    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional().describe('overrides OTEL_EXPORTER_OTLP_PROTOCOL for traces'),
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText
-      .pipe(httpUrl.optional())
-      .describe('the full traces URL, instead of {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces'),
-    OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('true: no tracing even with an endpoint set'),
-    OTEL_SERVICE_NAME: z.string().default('payment-notification-receiver').describe("the traces' service.name"),
-  })
-  .superRefine((env, ctx) => {
+/** The service's own variables; each provider's come from its module (src/providers/<name>/env.ts). */
+const SERVICE_SHAPE = {
+  NODE_ENV: optionalText.describe('production makes missing secrets fatal'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port'),
+  HOST: z.string().default('0.0.0.0').describe('bind address'),
+  DATABASE_URL: optionalText.describe('PostgreSQL URL; unset starts an embedded PostgreSQL under DATA_DIR'),
+  DATABASE_DIRECT_URL: optionalText.describe(
+    'direct (not pooled) PostgreSQL URL for migrations and LISTEN; unset: both over DATABASE_URL, the forwarder polls',
+  ),
+  DATA_DIR: z.string().default('./.data').describe('embedded database and development key pair'),
+  RECONCILE_SCHEDULE: z.string().default('2m,5m,15m,1h,6h,24h').pipe(schedule).describe('while an order stays PENDING, when to query it'),
+  OPS_API_TOKEN: optionalText.describe('bearer token for /ops/*, named default with scope operate; unset refuses every call'),
+  OPS_TOKENS: optionalText.describe('named ops tokens, comma-separated NAME:SCOPE:SHA256HEX (scope read or operate); npm run token mints one'),
+  OIDC_ISSUER_URL: optionalText.pipe(httpUrl.optional()).describe('OpenID Connect issuer for single sign-on to the console'),
+  OIDC_CLIENT_ID: optionalText.describe('OpenID Connect client id'),
+  OIDC_CLIENT_SECRET: optionalText.describe('OpenID Connect client secret (unset: a public client, PKCE only)'),
+  OIDC_OPERATE_EMAILS: emailList.describe('e-mail addresses or *@domain given scope operate at sign-in'),
+  OIDC_READ_EMAILS: emailList.describe('e-mail addresses or *@domain given scope read at sign-in'),
+  PUBLIC_URL: optionalText.pipe(httpUrl.optional()).describe("the service's external base URL; the SSO redirect URI is PUBLIC_URL/console/sso/callback"),
+  FORWARD_URLS: commaList.pipe(z.array(destinationUrl)).describe('destinations: webhook, RabbitMQ and NATS JetStream URLs'),
+  FORWARD_SECRET: optionalText
+    .refine((value) => value === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value), 'must be whsec_ followed by base64')
+    .describe('Standard Webhooks secret, required with an http(s) destination'),
+  FORWARD_MAX_ATTEMPTS: positiveInt(12).describe('attempts before a delivery is dead'),
+  FORWARD_BACKOFF_MS: positiveInt(1000).describe('first retry delay'),
+  FORWARD_TIMEOUT_MS: positiveInt(10_000).describe('per-attempt timeout'),
+  BREAKER_FAILURES: positiveInt(10).describe('consecutive failed attempts to a destination, across replicas, that open its circuit breaker'),
+  BREAKER_PROBE_MS: positiveInt(30_000).describe('while a breaker is open, one probe delivery per this many ms'),
+  NOTIFY_BODY_LIMIT: positiveInt(65_536).describe('largest notification body in bytes'),
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64).describe('most notifications written in one transaction (group commit)'),
+  INGEST_BATCHES_IN_FLIGHT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(8)
+    .default(2)
+    .describe('most notification batches being written at once; notifications arriving meanwhile join the next batch'),
+  OPS_RATE_LIMIT: z.coerce.number().int().min(0).default(300).describe('/ops requests per minute and client IP; 0 disables'),
+  NOTIFY_RATE_LIMIT: z.coerce.number().int().min(0).default(6000).describe('/notify requests per minute and client IP (loopback exempt); 0 disables'),
+  RAW_BODY_RETENTION: z.string().default('90d').pipe(duration).describe("how long a notification's request body and parsed request are kept"),
+  ATTEMPT_LOG_RETENTION: z.string().default('30d').pipe(duration).describe("how long a delivered delivery's attempt records are kept"),
+  PURGE_INTERVAL: z.string().default('10m').pipe(duration).describe('how often the retention purge runs'),
+  SHUTDOWN_GRACE_MS: positiveInt(25_000).describe('the whole drain on SIGTERM; work in flight past it is abandoned to its lease and the process exits 1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: optionalText.describe('proxies in front of the service: a hop count, or their addresses (comma-separated); `true` is refused'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText
+    .pipe(httpUrl.optional())
+    .describe('OpenTelemetry collector base URL: traces go to {endpoint}/v1/traces; unset: no tracing at all'),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).default('http/protobuf').describe('OTLP/HTTP encoding of the exported traces'),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional().describe('overrides OTEL_EXPORTER_OTLP_PROTOCOL for traces'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText.pipe(httpUrl.optional()).describe('the full traces URL, instead of {OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces'),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false']).optional().describe('true: no tracing even with an endpoint set'),
+  OTEL_SERVICE_NAME: z.string().default('payment-notification-receiver').describe("the traces' service.name"),
+};
+
+/** Every variable: the service's and those of the providers given, with the rules between them. */
+export function envSchemaFor(modules: readonly ProviderModule[]) {
+  const providerShape: z.ZodRawShape = Object.assign({}, ...modules.map((module): z.ZodRawShape => module.env.shape)) as z.ZodRawShape;
+  return z.object({ ...providerShape, ...SERVICE_SHAPE }).superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
     const hasHttpDestination = env.FORWARD_URLS.some((url) => /^https?:/i.test(url));
     // Webhooks cannot be sent unsigned, in any environment.
     if (hasHttpDestination && env.FORWARD_SECRET === undefined) problem('FORWARD_SECRET', 'is required when FORWARD_URLS has an http(s) URL');
-    for (const provider of PROVIDER_ENVS) provider.check(env, problem, env.NODE_ENV === 'production');
+    for (const module of modules) module.env.check(env, problem, env.NODE_ENV === 'production');
     if (env.DATABASE_DIRECT_URL !== undefined && env.DATABASE_URL === undefined) problem('DATABASE_DIRECT_URL', 'needs DATABASE_URL');
     if (env.OPS_TOKENS !== undefined) {
       const { tokens, problems } = parseOpsTokens(env.OPS_TOKENS);
@@ -137,8 +133,9 @@ export const EnvSchema = z
       problem('TRUST_PROXY', 'must not be true (it trusts every hop): give the number of proxies in front of the service or their addresses');
     }
     if (env.NODE_ENV !== 'production') return;
-    if (!PROVIDER_ENVS.some((provider) => provider.configured(env))) {
-      problem('STARPAY_PUBLIC_KEYS', 'or STARPAGO_APP_SECRET is required in production: no provider is configured');
+    if (!modules.some((module) => module.env.configured(env))) {
+      const [first = 'a provider', ...others] = modules.map((module) => module.env.configuredBy);
+      problem(first, `${others.map((variable) => `or ${variable} `).join('')}is required in production: no provider is configured`);
     }
     if (env.OPS_API_TOKEN === undefined && env.OPS_TOKENS === undefined) problem('OPS_API_TOKEN', 'or OPS_TOKENS is required in production');
     // An ID token from an issuer reached over plain HTTP proves nothing: anyone on the path could answer.
@@ -148,13 +145,19 @@ export const EnvSchema = z
       problem('OPS_API_TOKEN', `must be at least ${MIN_OPS_TOKEN_LENGTH} characters in production`);
     if (env.DATABASE_URL === undefined) problem('DATABASE_URL', 'is required in production (the embedded database is for development)');
   });
+}
 
 /** Shorter tokens can be guessed; production refuses them. */
 export const MIN_OPS_TOKEN_LENGTH = 32;
 
-export type Env = z.infer<typeof EnvSchema>;
+/** The schema of the service's providers (src/providers/index.ts). */
+export const EnvSchema = envSchemaFor(PROVIDER_MODULES);
 
-export interface Config extends StarpayConfig, StarpagoConfig {
+export type Env = z.output<z.ZodObject<typeof SERVICE_SHAPE>>;
+
+export interface Config {
+  /** What each provider's part of the configuration read, by provider name. */
+  providers: ProviderSettings;
   production: boolean;
   port: number;
   host: string;
@@ -225,24 +228,24 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Validates every variable at once; throws a ConfigError listing all problems. */
-export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined>, modules: readonly ProviderModule[] = PROVIDER_MODULES): Readonly<Config> {
   // A variable set to nothing (`PORT=` in an env file, `${X:-}` in compose) counts as unset.
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
-  const parsed = EnvSchema.safeParse(given);
+  const parsed = (modules === PROVIDER_MODULES ? EnvSchema : envSchemaFor(modules)).safeParse(given);
   if (!parsed.success) {
     // Every problem in words, one line each, naming its variable.
     throw new ConfigError(parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'env')} ${describeIssue(issue)}`));
   }
   const e = parsed.data;
+  const providers = Object.fromEntries(modules.map((module) => [module.name, Object.freeze(module.env.read(parsed.data))]));
   return Object.freeze({
+    providers: Object.freeze(providers) as ProviderSettings,
     production: e.NODE_ENV === 'production',
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
-    ...STARPAY_ENV.read(e),
-    ...STARPAGO_ENV.read(e),
     opsApiToken: e.OPS_API_TOKEN,
     opsTokens: Object.freeze([
       ...(e.OPS_API_TOKEN === undefined ? [] : [{ name: DEFAULT_TOKEN_NAME, scope: 'operate' as const, sha256: sha256Hex(e.OPS_API_TOKEN) }]),

@@ -37,6 +37,8 @@ export type Problem = (variable: string, message: string) => void;
  */
 export interface ProviderEnv<Shape extends z.ZodRawShape, Read> {
   shape: Shape;
+  /** The variable that configures the provider, named when production has none configured. */
+  configuredBy: string;
   check(env: z.output<z.ZodObject<Shape>>, problem: Problem, production: boolean): void;
   configured(env: z.output<z.ZodObject<Shape>>): boolean;
   read(env: z.output<z.ZodObject<Shape>>): Read;

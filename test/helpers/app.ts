@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createServices } from '../../src/services.js';
 import type { Reconciler } from '../../src/jobs/reconcile.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProviders, PROVIDER_NAMES } from '../../src/providers/index.js';
-import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { createDestinations } from '../../src/destinations/index.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { generateRsaKeyPair, type RsaKeyPair } from '../../src/simulator/key-pair.js';
@@ -28,10 +26,9 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Extra start-up inputs a test may give: a merchant key for Starpay queries. */
+/** Extra start-up inputs a test may give (the merchant key for Starpay queries comes in `env`, as in production). */
 export interface TestAppOptions {
   starpay?: RsaKeyPair;
-  starpayMerchantKey?: KeyObject;
   /** Where the app logs; silent when absent. */
   logger?: Logger;
   /** A span per request (src/telemetry/sdk.ts), for the tracing tests. */
@@ -61,8 +58,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
   });
   const db = openDatabase(database.url, { directUrl: config.databaseDirectUrl });
   const logger = options.logger ?? createLogger('silent');
-  const starpayKeys = config.starpayPublicKeys === undefined ? [] : parsePublicKeys(config.starpayPublicKeys);
-  const providers = createProviders({ config, logger, starpayKeys, starpayMerchantKey: options.starpayMerchantKey });
+  const providers = await createProviders(config, { logger, dataDir: config.dataDir, developmentStandIns: false });
   const destinations = createDestinations(config.forward.urls, {
     timeoutMs: config.forward.timeoutMs,
     webhookSecret: config.forward.secret,

@@ -5,7 +5,6 @@ import { createServices } from '../../src/services.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProviders } from '../../src/providers/index.js';
-import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { OPS_TOKEN } from '../helpers/app.js';
@@ -34,7 +33,7 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger('info', sink);
-  const providers = createProviders({ config, logger, starpayKeys: parsePublicKeys(config.starpayPublicKeys ?? '') });
+  const providers = await createProviders(config, { logger, dataDir: config.dataDir, developmentStandIns: false });
   ({ app } = await createServices({ config, db, providers, destinations: [], logger }));
   // A route with a bug: what any unexpected exception in a handler looks like to the error handler.
   app.get('/broken', async () => {

@@ -139,7 +139,7 @@ describe('a provider answer that does not name the asked order', () => {
         STARPAY_MCH_ID: MCH_ID,
         STARPAY_MERCHANT_PRIVATE_KEY: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       },
-      { starpay: platform, starpayMerchantKey: merchant.privateKey },
+      { starpay: platform },
     );
   });
   afterAll(async () => {

@@ -7,7 +7,6 @@ import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { Metrics } from '../../src/plugins/metrics.js';
 import { createProviders } from '../../src/providers/index.js';
-import { parsePublicKeys } from '../../src/providers/starpay/public-keys.js';
 import { openDatabase, type Database } from '../../src/store/database.js';
 import { generateRsaKeyPair } from '../../src/simulator/key-pair.js';
 import { FORWARD_SECRET } from '../helpers/app.js';
@@ -32,7 +31,7 @@ beforeAll(async () => {
     FORWARD_SECRET,
     NOTIFY_BODY_LIMIT: '2048',
   });
-  const providers = createProviders({ config, logger: createLogger('silent'), starpayKeys: parsePublicKeys(starpay.publicKeyPem) });
+  const providers = await createProviders(config, { logger: createLogger('silent'), dataDir: config.dataDir, developmentStandIns: false });
   destinations = createDestinations(config.forward.urls, { timeoutMs: 1_000, webhookSecret: FORWARD_SECRET });
   ({ app, metrics } = await createServices({ config, db, providers, destinations, logger: createLogger('silent') }));
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
       STARPAY_MCH_ID: MCH_ID,
       STARPAY_MERCHANT_PRIVATE_KEY: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     },
-    { starpay: platform, starpayMerchantKey: merchant.privateKey, logger: createLogger('trace', { write: (line: string) => void logLines.push(line) }) },
+    { starpay: platform, logger: createLogger('trace', { write: (line: string) => void logLines.push(line) }) },
   );
 });
 afterAll(async () => {

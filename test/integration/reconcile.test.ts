@@ -23,7 +23,7 @@ async function startService(env: Record<string, string> = {}): Promise<TestApp> 
       RECONCILE_SCHEDULE: '1s,1s,1s',
       ...env,
     },
-    { starpay: platform, starpayMerchantKey: merchant.privateKey },
+    { starpay: platform },
   );
 }
 

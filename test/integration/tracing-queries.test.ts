@@ -40,7 +40,7 @@ beforeAll(async () => {
       STARPAY_MERCHANT_PRIVATE_KEY: merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       RECONCILE_SCHEDULE: '1s,1s,1s',
     },
-    { starpay: platform, starpayMerchantKey: merchant.privateKey, tracingPlugin: tracing.plugin },
+    { starpay: platform, tracingPlugin: tracing.plugin },
   );
   // A forwarder of its own, as another replica's would be: it reads the trace context from the event.
   destinations = createDestinations([downstream.url], { timeoutMs: 5_000, webhookSecret: FORWARD_SECRET });

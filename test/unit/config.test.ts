@@ -146,8 +146,9 @@ describe('start-up rules', () => {
 
 describe('loadStarpayKeys', () => {
   it('names the variable whose key cannot be read or parsed', async () => {
-    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS_FILE: cannot read/);
-    await expect(loadStarpayKeys(loadConfig({ STARPAY_PUBLIC_KEYS: 'not-a-key' }))).rejects.toThrow(/^STARPAY_PUBLIC_KEYS: /);
+    const keysOf = (env: Record<string, string>) => loadStarpayKeys(loadConfig(env).providers.starpay, { dataDir: '/nonexistent', developmentStandIns: false });
+    await expect(keysOf({ STARPAY_PUBLIC_KEYS_FILE: '/nonexistent/keys.pem' })).rejects.toThrow(/^STARPAY_PUBLIC_KEYS_FILE: cannot read/);
+    await expect(keysOf({ STARPAY_PUBLIC_KEYS: 'not-a-key' })).rejects.toThrow(/^STARPAY_PUBLIC_KEYS: /);
   });
 });
 

@@ -22,7 +22,8 @@ export const STARPAGO_PATHS = {
   },
 } as const;
 
-export type StarpagoKind = 'payin' | 'payout';
+import type { StarpagoKind } from './kinds.js';
+export type { StarpagoKind } from './kinds.js';
 
 export interface StarpagoClientOptions {
   apiUrl: string;

@@ -10,13 +10,17 @@ const shape = {
   STARPAGO_API_VERSION: z.enum(['v2', 'v3']).default('v3').describe('which StarPago query API to call'),
 };
 
-export interface StarpagoConfig {
-  starpago: { appId: string | undefined; appSecret: string | undefined; apiUrl: string | undefined; apiVersion: 'v2' | 'v3' };
+export interface StarpagoSettings {
+  appId: string | undefined;
+  appSecret: string | undefined;
+  apiUrl: string | undefined;
+  apiVersion: 'v2' | 'v3';
 }
 
 /** StarPago's variables: the app secret (v2 signatures, v3 tokens) and its query API. */
-export const STARPAGO_ENV: ProviderEnv<typeof shape, StarpagoConfig> = {
+export const STARPAGO_ENV: ProviderEnv<typeof shape, StarpagoSettings> = {
   shape,
+  configuredBy: 'STARPAGO_APP_SECRET',
   check(env, problem, production) {
     // A query API without its credentials could never be asked.
     if (env.STARPAGO_API_URL !== undefined) {
@@ -29,11 +33,9 @@ export const STARPAGO_ENV: ProviderEnv<typeof shape, StarpagoConfig> = {
   },
   configured: (env) => env.STARPAGO_APP_SECRET !== undefined,
   read: (env) => ({
-    starpago: Object.freeze({
-      appId: env.STARPAGO_APP_ID,
-      appSecret: env.STARPAGO_APP_SECRET,
-      apiUrl: env.STARPAGO_API_URL,
-      apiVersion: env.STARPAGO_API_VERSION,
-    }),
+    appId: env.STARPAGO_APP_ID,
+    appSecret: env.STARPAGO_APP_SECRET,
+    apiUrl: env.STARPAGO_API_URL,
+    apiVersion: env.STARPAGO_API_VERSION,
   }),
 };

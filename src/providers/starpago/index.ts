@@ -9,7 +9,9 @@ import { describeStarpagoRoute } from './openapi.js';
 export { readCallback } from './callback.js';
 export { createStarpagoClient, STARPAGO_PATHS } from './client.js';
 
-export const STARPAGO_KINDS = ['payin', 'payout'] as const satisfies readonly StarpagoKind[];
+import { STARPAGO_KINDS } from './kinds.js';
+
+export { STARPAGO_KINDS } from './kinds.js';
 
 export interface StarpagoProviderOptions {
   appId?: string;

@@ -9,16 +9,17 @@ const shape = {
   STARPAY_MERCHANT_PRIVATE_KEY_FILE: optionalText.describe('file holding STARPAY_MERCHANT_PRIVATE_KEY'),
 };
 
-export interface StarpayConfig {
-  starpayPublicKeys: string | undefined;
-  starpayPublicKeysFile: string | undefined;
-  starpayMchId: string | undefined;
-  starpayApi: { url: string; merchantPrivateKey: string | undefined; merchantPrivateKeyFile: string | undefined } | undefined;
+export interface StarpaySettings {
+  publicKeys: string | undefined;
+  publicKeysFile: string | undefined;
+  mchId: string | undefined;
+  api: { url: string; merchantPrivateKey: string | undefined; merchantPrivateKeyFile: string | undefined } | undefined;
 }
 
 /** Starpay's variables: its platform keys (notifications) and its query API with the merchant key. */
-export const STARPAY_ENV: ProviderEnv<typeof shape, StarpayConfig> = {
+export const STARPAY_ENV: ProviderEnv<typeof shape, StarpaySettings> = {
   shape,
+  configuredBy: 'STARPAY_PUBLIC_KEYS',
   check(env, problem, production) {
     // A query API without its credentials could never be asked.
     if (env.STARPAY_API_URL !== undefined) {
@@ -34,10 +35,10 @@ export const STARPAY_ENV: ProviderEnv<typeof shape, StarpayConfig> = {
   },
   configured: (env) => env.STARPAY_PUBLIC_KEYS !== undefined || env.STARPAY_PUBLIC_KEYS_FILE !== undefined,
   read: (env) => ({
-    starpayPublicKeys: env.STARPAY_PUBLIC_KEYS,
-    starpayPublicKeysFile: env.STARPAY_PUBLIC_KEYS_FILE,
-    starpayMchId: env.STARPAY_MCH_ID,
-    starpayApi:
+    publicKeys: env.STARPAY_PUBLIC_KEYS,
+    publicKeysFile: env.STARPAY_PUBLIC_KEYS_FILE,
+    mchId: env.STARPAY_MCH_ID,
+    api:
       env.STARPAY_API_URL === undefined
         ? undefined
         : Object.freeze({

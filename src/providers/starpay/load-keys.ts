@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../../config/config.js';
+import type { ProviderContext } from '../module.js';
 import { ensureDevKeyPair } from './dev-keys.js';
+import type { StarpaySettings } from './env.js';
 import { parsePublicKeys } from './public-keys.js';
 
 export interface LoadedKeys {
@@ -11,22 +12,24 @@ export interface LoadedKeys {
 }
 
 /**
- * STARPAY_PUBLIC_KEYS and STARPAY_PUBLIC_KEYS_FILE together. When neither is set: in production no
- * key (Starpay is not configured, its notifications get 401); elsewhere a development pair.
+ * STARPAY_PUBLIC_KEYS and STARPAY_PUBLIC_KEYS_FILE together. When neither is set: no key (Starpay
+ * is not configured, its notifications get 401), or a development pair where stand-ins are allowed.
  */
-export async function loadStarpayKeys(config: Config): Promise<LoadedKeys> {
+export async function loadStarpayKeys(
+  settings: Pick<StarpaySettings, 'publicKeys' | 'publicKeysFile'>,
+  context: Pick<ProviderContext, 'dataDir' | 'developmentStandIns'>,
+): Promise<LoadedKeys> {
   const keys: KeyObject[] = [];
-  if (config.starpayPublicKeys !== undefined) keys.push(...parseNamed('STARPAY_PUBLIC_KEYS', config.starpayPublicKeys));
-  if (config.starpayPublicKeysFile !== undefined) {
-    const file = config.starpayPublicKeysFile;
+  if (settings.publicKeys !== undefined) keys.push(...parseNamed('STARPAY_PUBLIC_KEYS', settings.publicKeys));
+  if (settings.publicKeysFile !== undefined) {
+    const file = settings.publicKeysFile;
     const text = await readFile(file, 'utf8').catch((error: Error) => {
       throw new Error(`STARPAY_PUBLIC_KEYS_FILE: cannot read ${file}: ${error.message}`);
     });
     keys.push(...parseNamed('STARPAY_PUBLIC_KEYS_FILE', text));
   }
-  if (keys.length > 0) return { keys };
-  if (config.production) return { keys: [] };
-  const dev = await ensureDevKeyPair(config.dataDir);
+  if (keys.length > 0 || !context.developmentStandIns) return { keys };
+  const dev = await ensureDevKeyPair(context.dataDir);
   return { keys: parsePublicKeys(dev.publicKeyPem), devPrivateKeyFile: dev.privateKeyFile };
 }
 
