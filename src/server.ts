@@ -4,7 +4,7 @@ import pg from 'pg';
 import { ConfigError, loadConfig } from './config/config.js';
 import { DataDirBusyError, lockDataDir, type DataDirLock } from './database/data-dir-lock.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './database/embedded-postgres.js';
-import { withDeadline } from './destinations/deadline.js';
+import { withDeadline } from './net/deadline.js';
 import { createDestinations } from './destinations/index.js';
 import type { Forwarder } from './forwarder/forwarder.js';
 import type { Job } from './jobs/job.js';

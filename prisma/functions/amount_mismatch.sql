@@ -11,5 +11,5 @@ LANGUAGE sql IMMUTABLE AS $$
     (p_reported IS NOT NULL AND p_reported <> p_expected)
     OR (p_success_report AND (
       p_reported IS NULL
-      OR (p_reported_currency IS NOT NULL AND p_order_currency IS NOT NULL AND upper(p_reported_currency) <> upper(p_order_currency)))))
+      OR currency_differs(p_reported_currency, p_order_currency))))
 $$;

@@ -35,7 +35,7 @@ BEGIN
     SELECT * INTO v_order FROM orders WHERE kind = p_kind AND order_ref = p_order_ref FOR UPDATE;
     v_previous := v_order.state;
     v_transition := order_transition(v_order.state, p_state);
-    v_other_currency := p_currency IS NOT NULL AND v_order.currency IS NOT NULL AND upper(p_currency) <> upper(v_order.currency);
+    v_other_currency := currency_differs(p_currency, v_order.currency);
     IF v_transition = 'changed' THEN
       UPDATE orders SET
         state = p_state, raw_state = p_raw_state,

@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { DeliveryResult, Destination, OutboundEvent, DestinationOptions } from '../domain/destination.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../net/deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from '../net/describe-error.js';
 import { lazyConnection } from './lazy-connection.js';

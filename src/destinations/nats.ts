@@ -1,7 +1,7 @@
 import { jetstream, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DeliveryResult, Destination, DestinationOptions, OutboundEvent } from '../domain/destination.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../net/deadline.js';
 import { inFlightDeliveries } from './in-flight.js';
 import { describeError, urlSecrets } from '../net/describe-error.js';
 import { lazyConnection } from './lazy-connection.js';

@@ -7,6 +7,7 @@ import { retryDelayMs } from '../domain/retry-policy.js';
 import type { Metrics } from '../plugins/metrics.js';
 import { registerDestinations } from '../store/destinations.js';
 import { createOutboxListener } from './outbox-listener.js';
+import { createWakeSignal } from './wake-signal.js';
 import { contextOf, inSpan, SpanKind, traceparentOf } from '../telemetry/trace.js';
 import {
   claimDueDeliveries,
@@ -96,31 +97,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
   });
   let running = false;
   let loop: Promise<void> | undefined;
-  let wakeUp: (() => void) | undefined;
-  // A wake-up that came while the loop was busy: the next sleep returns at once.
-  let woken = false;
   let unsubscribe: (() => void) | undefined;
-
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(finish, ms);
-      function finish() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        woken = false;
-        resolve();
-      }
-      wakeUp = finish;
-    });
+  const { wake, sleep } = createWakeSignal();
 
   const listener =
     deps.listenPool === undefined ? undefined : createOutboxListener({ listenPool: deps.listenPool, wake, logger, checkMs: deps.listenCheckMs ?? 30_000 });

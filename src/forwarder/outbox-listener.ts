@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { OUTBOX_CHANNEL } from '../store/outbox.js';
+import { withDeadline } from '../net/deadline.js';
 
 export interface OutboxListenerDeps {
   /** Direct (not pooled) connections: LISTEN does not survive a transaction-mode pooler. */
@@ -65,7 +66,7 @@ export function createOutboxListener(deps: OutboxListenerDeps): OutboxListener {
       client.on('error', onError);
       try {
         // Bounded like the check: a LISTEN sent into a dead connection would hold the loop for ever.
-        await answeredWithin(client.query(`LISTEN ${OUTBOX_CHANNEL}`), answerMs, 'LISTEN was not answered');
+        await withDeadline(client.query(`LISTEN ${OUTBOX_CHANNEL}`), answerMs, 'LISTEN was not answered');
       } catch (error) {
         own.release(error as Error);
         throw error;
@@ -89,7 +90,7 @@ export function createOutboxListener(deps: OutboxListenerDeps): OutboxListener {
       return;
     }
     try {
-      await answeredWithin(own.client.query('SELECT 1'), answerMs, 'LISTEN connection did not answer');
+      await withDeadline(own.client.query('SELECT 1'), answerMs, 'LISTEN connection did not answer');
     } catch (error) {
       logger.warn({ err: error }, 'forwarder LISTEN connection is dead; replacing it');
       own.release(error as Error);
@@ -110,19 +111,6 @@ export function createOutboxListener(deps: OutboxListenerDeps): OutboxListener {
       own.release();
     },
   };
-}
-
-/** `promise`, or a rejection with `message` if it does not settle within `ms`. */
-async function answeredWithin<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function destroySocket(client: pg.PoolClient): void {

@@ -132,7 +132,7 @@ export async function registerExpectedOrder(prisma: PrismaClient, expected: Expe
         -- re-decided against the new expectation: a corrected amount clears the flag
         amount_mismatch = o.state = 'SUCCESS' AND amount_mismatch(EXCLUDED.expected_amount, coalesce(o.paid_amount, o.amount), o.currency, EXCLUDED.currency, true),
         updated_at = now()
-      WHERE o.currency IS NULL OR o.currency = EXCLUDED.currency
+      WHERE NOT currency_differs(o.currency, EXCLUDED.currency)
       RETURNING id, (xmax = 0) AS created`;
     const row = rows[0];
     // The order exists in another currency: an amount in this one cannot be compared with it.

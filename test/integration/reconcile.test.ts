@@ -159,6 +159,16 @@ describe('reconciliation against the Starpay query API', () => {
     expect((await order('repayment', ref))?.order).toMatchObject({ expectedAmount: 700, currency: 'PHP' });
   });
 
+  it('takes a registration in the currency the provider wrote in another case as the same currency', async () => {
+    const ref = newRef();
+    await notify('repayment', { originalMsgId: ref, trxState: 'SUCCESS', currency: 'php' });
+    const stored = (await order('repayment', ref))?.order;
+    expect(stored).toMatchObject({ state: 'SUCCESS', currency: 'php' });
+    const registered = await ops('PUT', `/ops/orders/repayment/${ref}`, { amount: stored?.amount, currency: 'PHP' });
+    expect(registered.statusCode).toBe(200);
+    expect(registered.json()).toMatchObject({ order: { expectedAmount: stored?.amount, amountMismatch: false } });
+  });
+
   it('clears an amount mismatch when the expected amount is corrected', async () => {
     const ref = newRef();
     await ops('PUT', `/ops/orders/disbursement/${ref}`, { amount: 100, currency: 'PHP' });
