@@ -14,6 +14,7 @@ import { openDatabase, openDirectPool, type Database } from './store/database.js
 import { migrate } from './store/migrate.js';
 import { createServices } from './services.js';
 
+// The name from before StarPago joined, kept: renaming it would leave every existing DATA_DIR's data behind.
 const EMBEDDED_DATABASE_NAME = 'starpay';
 /** The last spans get this long to reach the collector at shutdown. */
 const TRACING_FLUSH_MS = 2_000;

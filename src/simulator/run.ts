@@ -192,7 +192,7 @@ export async function httpPost(url: string, body: string, timeoutMs: number, con
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': contentType, 'user-agent': 'starpay-simulator' },
+      headers: { 'content-type': contentType, 'user-agent': 'notification-simulator' },
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });

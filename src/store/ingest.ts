@@ -24,8 +24,9 @@ export interface IngestTargets {
 }
 
 /**
- * The one statement of the hot path, as a named prepared statement: each pooled connection parses
- * and plans it once, then every notification costs a single Bind/Execute round trip.
+ * One notification in one statement (`ingest_notification()`): what the order-state tests and the
+ * ceiling bench send. The service itself writes batches (group-commit.ts). Unnamed, so that it
+ * also works through PgBouncer in transaction mode.
  */
 export const INGEST_STATEMENT = {
   text: `SELECT outcome, event_id FROM ingest_notification(

@@ -105,6 +105,23 @@ describe('the error handler', () => {
     }
   });
 
+  it('answers a non-ASCII or undecodable query parameter outside its rule with the catalogue body, naming the parameter', async () => {
+    const headers = { authorization: `Bearer ${OPS_TOKEN}` };
+    const cases = [
+      ['/ops/orders?limit=%FF', 'limit'],
+      ['/ops/orders?state=caf\u00e9', 'state'],
+      [`/ops/orders?orderRef=${encodeURIComponent('caf\u00e9\u0000')}`, 'orderRef'],
+    ] as const;
+    for (const [url, parameter] of cases) {
+      const response = await app.inject({ url, remoteAddress: '127.0.0.1', headers });
+      expect(response.statusCode).toBe(400);
+      const body = response.json<Record<string, unknown>>();
+      expect(Object.keys(body).sort()).toEqual(['code', 'message', 'requestId']);
+      expect(body.code).toBe('INVALID_PARAMETER');
+      expect(body.message).toMatch(new RegExp(`^invalid parameter: ${parameter} `));
+    }
+  });
+
   it('checks the token before answering an unknown /ops path', async () => {
     const response = await app.inject({ url: '/ops/no-such-path', remoteAddress: '127.0.0.1' });
     expect(response.statusCode).toBe(401);
