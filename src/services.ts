@@ -17,6 +17,7 @@ import { destinationStates } from './store/destinations.js';
 import type { IngestTargets } from './store/ingest.js';
 import { countFlaggedOrders } from './store/orders.js';
 import { countDeliveriesByStatus } from './store/outbox.js';
+import { firstSlotMs } from './domain/reconcile-schedule.js';
 
 /** What is built before the database is touched, so that bad configuration stops start-up first. */
 export interface ServicesInput {
@@ -49,10 +50,10 @@ export interface Services {
  * queried (the first RECONCILE_SCHEDULE slot, for kinds its provider can be asked about).
  */
 export function ingestTargetsFor(config: Config, destinations: readonly string[]) {
-  const firstSlotMs = config.reconcileScheduleMs[0] ?? null;
+  const firstQueryAfterMs = firstSlotMs(config.reconcileScheduleMs);
   return (provider: Provider, kind: string): IngestTargets => ({
     destinations,
-    firstQueryAfterMs: provider.isQueryable(kind) ? firstSlotMs : null,
+    firstQueryAfterMs: provider.isQueryable(kind) ? firstQueryAfterMs : null,
   });
 }
 

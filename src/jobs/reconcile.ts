@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { clipForLog } from '../domain/log-text.js';
+import { firstSlotMs } from '../domain/reconcile-schedule.js';
 import { isOrderRef } from '../domain/order-ref.js';
 import type { Provider, QueryAnswer } from '../domain/provider.js';
 import type { Metrics } from '../plugins/metrics.js';
@@ -164,7 +165,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   async function runDue(): Promise<number> {
     if (kinds.length === 0) return 0;
     if (!spread) {
-      const scheduled = await scheduleUnscheduledOrders(pool, kinds, scheduleMs);
+      const scheduled = await scheduleUnscheduledOrders(pool, kinds, firstSlotMs(scheduleMs) ?? 0);
       if (scheduled > 0) logger.info({ scheduled }, 'pending orders entered the reconciliation schedule, spread over its first slot');
       spread = true;
     }

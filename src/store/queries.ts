@@ -277,15 +277,15 @@ export async function dropQuery(pool: pg.Pool, kind: string, orderRef: string): 
  * version, or from before a provider's API was configured) enter it through enter_schedule(),
  * spread at random over the first slot rather than all asked at once. Returns how many.
  */
-export async function scheduleUnscheduledOrders(pool: pg.Pool, kinds: readonly string[], scheduleMs: readonly number[]): Promise<number> {
+export async function scheduleUnscheduledOrders(pool: pg.Pool, kinds: readonly string[], firstSlotMs: number): Promise<number> {
   const { rows } = await pool.query<{ entered: number }>(
     `WITH entered AS MATERIALIZED (
-       SELECT enter_schedule(o.kind, o.order_ref, o.provider, now() + random() * query_slot_wait($2::bigint[], 0))
+       SELECT enter_schedule(o.kind, o.order_ref, o.provider, now() + random() * $2::bigint * interval '1 millisecond')
        FROM orders o
        WHERE o.state = 'PENDING' AND NOT o.stale AND o.kind = ANY($1::text[])
          AND NOT EXISTS (SELECT 1 FROM provider_queries q WHERE q.kind = o.kind AND q.order_ref = o.order_ref))
      SELECT count(*)::int AS entered FROM entered`,
-    [kinds, scheduleMs],
+    [kinds, firstSlotMs],
   );
   return rows[0]?.entered ?? 0;
 }
