@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 import { formatAmount, localTime } from './format.js';
+import { listHref } from './router.js';
 
 /** An instant in the viewer's zone, the UTC ISO value in its title. */
 export function Time({ value }: { value: string | null | undefined }) {
@@ -87,4 +88,20 @@ export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
   }, [key, generation]);
   const reload = useCallback(() => setGeneration((value) => value + 1), []);
   return { ...state, reload };
+}
+
+/** A list's pager: back to the first page (when not on it) and on to the next (when there is one), keeping the filters. */
+export function Pager(props: {
+  list: Parameters<typeof listHref>[0];
+  filters?: Record<string, string | undefined>;
+  cursor: string | undefined;
+  nextCursor: string | null;
+}) {
+  const filters = props.filters ?? {};
+  return (
+    <nav class="pager" aria-label="Pages">
+      {props.cursor !== undefined && <a href={listHref(props.list, filters)}>First page</a>}
+      {props.nextCursor !== null && <a href={listHref(props.list, { ...filters, cursor: props.nextCursor })}>Next page</a>}
+    </nav>
+  );
 }

@@ -1,6 +1,6 @@
 import type { NotificationKind } from '../providers/starpay/notification.js';
 import type { FakeStarpayOrder } from '../sandbox/starpay-api.js';
-import { seededRandom, type Random } from './random.js';
+import { drawChaos, type Random } from './random.js';
 import { AMOUNT_SPELLINGS, PLAIN_SPELLING, type RequestFields, type Spelling } from './request.js';
 import { ENVELOPE_STYLES } from './starpay-envelope.js';
 
@@ -66,11 +66,7 @@ export interface PlanOptions {
  * each chaos share picks exactly round(share × orders) orders.
  */
 export function planOrders(options: PlanOptions): OrderPlan[] {
-  const random = seededRandom(options.seed);
-  const pick = (share: number) => random.sample(options.orders, Math.round(share * options.orders));
-  const duplicated = pick(options.duplicates);
-  const late = pick(options.outOfOrder);
-  const forged = pick(options.forged);
+  const { random, duplicated, late, forged } = drawChaos(options);
   const now = options.now ?? new Date();
 
   return Array.from({ length: options.orders }, (_, index) => {

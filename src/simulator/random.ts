@@ -44,3 +44,10 @@ export function seededRandom(seed: number): Random {
     },
   };
 }
+
+/** What both providers' plans draw first from a run's seed: the random source, then which orders each chaos share picks (exactly round(share × orders)). */
+export function drawChaos(options: { seed: number; orders: number; duplicates: number; outOfOrder: number; forged: number }) {
+  const random = seededRandom(options.seed);
+  const pick = (share: number) => random.sample(options.orders, Math.round(share * options.orders));
+  return { random, duplicated: pick(options.duplicates), late: pick(options.outOfOrder), forged: pick(options.forged) };
+}

@@ -1,7 +1,7 @@
 import { code } from 'currency-codes';
 import type { StarpagoKind } from '../providers/starpago/client.js';
 import type { FinalState, Role } from './plan.js';
-import { seededRandom, type Random } from './random.js';
+import { drawChaos, type Random } from './random.js';
 
 export const SIMULATED_STARPAGO_KINDS = ['payin', 'payout'] as const satisfies readonly StarpagoKind[];
 
@@ -65,11 +65,7 @@ export interface StarpagoPlanOptions {
 
 /** Drawn from the run's random source like Starpay's plan: orders take the kinds in turn, each share picks round(share × orders). */
 export function planStarpagoOrders(options: StarpagoPlanOptions): StarpagoOrderPlan[] {
-  const random = seededRandom(options.seed);
-  const pick = (share: number) => random.sample(options.orders, Math.round(share * options.orders));
-  const duplicated = pick(options.duplicates);
-  const late = pick(options.outOfOrder);
-  const forged = pick(options.forged);
+  const { random, duplicated, late, forged } = drawChaos(options);
   const now = (options.now ?? new Date()).getTime();
 
   return Array.from({ length: options.orders }, (_, index) => {

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
+import { ErrorNote, Heading, Loading, Pager, Time, useLoad } from '../components.js';
 import { prettyJson } from '../format.js';
 import { listHref } from '../router.js';
 
@@ -87,12 +87,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
             </table>
           </div>
         ))}
-      {page.data !== undefined && (
-        <nav class="pager" aria-label="Pages">
-          {cursor !== undefined && <a href={listHref('audit', filters)}>First page</a>}
-          {page.data.nextCursor !== null && <a href={listHref('audit', { ...filters, cursor: page.data.nextCursor })}>Next page</a>}
-        </nav>
-      )}
+      {page.data !== undefined && <Pager list="audit" filters={filters} cursor={cursor} nextCursor={page.data.nextCursor} />}
     </>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { ErrorNote, Heading, Loading, useLoad } from '../components.js';
-import { listHref, orderHref } from '../router.js';
+import { ErrorNote, Heading, Loading, Pager, useLoad } from '../components.js';
+import { orderHref } from '../router.js';
 import { RetryButton } from './retry-button.js';
 
 /** Deliveries that ran out of attempts, newest first, each with a Retry button. */
@@ -70,12 +70,7 @@ export function DeadDeliveriesPage({ query }: { query: URLSearchParams }) {
             </table>
           </div>
         ))}
-      {page.data !== undefined && (
-        <nav class="pager" aria-label="Pages">
-          {cursor !== undefined && <a href="#/deliveries">First page</a>}
-          {page.data.nextCursor !== null && <a href={listHref('deliveries', { cursor: page.data.nextCursor })}>Next page</a>}
-        </nav>
-      )}
+      {page.data !== undefined && <Pager list="deliveries" cursor={cursor} nextCursor={page.data.nextCursor} />}
     </>
   );
 }

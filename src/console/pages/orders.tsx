@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ORDER_STATES } from '../../domain/order-state.js';
 import { api, type Order } from '../api.js';
-import { ErrorNote, Heading, Loading, Money, StateBadge, Time, useLoad } from '../components.js';
+import { ErrorNote, Heading, Loading, Money, Pager, StateBadge, Time, useLoad } from '../components.js';
 import { fromLocalInput, toLocalInput } from '../format.js';
 import { listHref, orderHref } from '../router.js';
 
@@ -32,10 +32,7 @@ export function OrdersPage({ query }: { query: URLSearchParams }) {
       {page.data !== undefined && (
         <>
           <OrderTable orders={page.data.items} />
-          <nav class="pager" aria-label="Pages">
-            {cursor !== undefined && <a href={listHref('orders', filters)}>First page</a>}
-            {page.data.nextCursor !== null && <a href={listHref('orders', { ...filters, cursor: page.data.nextCursor })}>Next page</a>}
-          </nav>
+          <Pager list="orders" filters={filters} cursor={cursor} nextCursor={page.data.nextCursor} />
         </>
       )}
     </>

@@ -1,7 +1,6 @@
 import { api } from '../api.js';
-import { ErrorNote, Heading, Loading, Time, useLoad } from '../components.js';
+import { ErrorNote, Heading, Loading, Pager, Time, useLoad } from '../components.js';
 import { prettyJson } from '../format.js';
-import { listHref } from '../router.js';
 
 /** Refused requests kept for forensics: what arrived and why it was refused. */
 export function RejectedNotificationsPage({ query }: { query: URLSearchParams }) {
@@ -49,12 +48,7 @@ export function RejectedNotificationsPage({ query }: { query: URLSearchParams })
             ))}
           </ol>
         ))}
-      {page.data !== undefined && (
-        <nav class="pager" aria-label="Pages">
-          {cursor !== undefined && <a href="#/notifications">First page</a>}
-          {page.data.nextCursor !== null && <a href={listHref('notifications', { cursor: page.data.nextCursor })}>Next page</a>}
-        </nav>
-      )}
+      {page.data !== undefined && <Pager list="notifications" cursor={cursor} nextCursor={page.data.nextCursor} />}
     </>
   );
 }
