@@ -107,7 +107,14 @@ const SERVICE_SHAPE = {
 
 /** Every variable: the service's and those of the providers given, with the rules between them. */
 export function envSchemaFor(modules: readonly ProviderModule[]) {
-  const providerShape: z.ZodRawShape = Object.assign({}, ...modules.map((module): z.ZodRawShape => module.env.shape)) as z.ZodRawShape;
+  const providerShape: Record<string, z.ZodRawShape[string]> = {};
+  for (const module of modules) {
+    for (const [name, schema] of Object.entries(module.env.shape)) {
+      // One variable, one meaning: a second declaration would silently replace the first.
+      if (name in providerShape || name in SERVICE_SHAPE) throw new Error(`${name} is declared twice (provider ${module.name})`);
+      providerShape[name] = schema;
+    }
+  }
   return z.object({ ...providerShape, ...SERVICE_SHAPE }).superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
     const hasHttpDestination = env.FORWARD_URLS.some((url) => /^https?:/i.test(url));

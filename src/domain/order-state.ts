@@ -1,7 +1,7 @@
 export const ORDER_STATES = ['PENDING', 'SUCCESS', 'FAILED', 'REFUNDED'] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 
-/** States an order never leaves by a later report of the other outcome (order_transition.sql has the rule). */
+/** The outcomes: an order in one is no longer asked about, and a later PENDING is too late (order_transition.sql has the rule). */
 export const FINAL_STATES: ReadonlySet<string> = new Set<OrderState>(['SUCCESS', 'FAILED', 'REFUNDED']);
 
 /**

@@ -1,6 +1,6 @@
 /**
- * How the service words a failed outbound call, in one place. Broker clients' messages name no
- * URL and are kept (credentials redacted); an HTTP failure is worded from its code only
+ * How the service words a failed outbound call, in one place. Broker clients' messages are kept,
+ * with the destination's credentials redacted should one appear; an HTTP failure is worded from its code only
  * (describeOutboundError in outbound-http.ts), since undici's messages can quote the URL, which may
  * carry a signature or token.
  */

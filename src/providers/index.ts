@@ -28,7 +28,10 @@ export async function createProviders(
   context: ProviderContext,
   modules: readonly ProviderModule[] = PROVIDER_MODULES,
 ): Promise<Provider[]> {
-  return Promise.all(modules.map((module) => module.create(config.providers[module.name], context)));
+  // One after another: the first bad key is the one start-up names, every time.
+  const providers: Provider[] = [];
+  for (const module of modules) providers.push(await module.create(config.providers[module.name], context));
+  return providers;
 }
 
 /** The provider that owns an order kind (kinds are unique across providers). */

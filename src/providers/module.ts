@@ -11,7 +11,7 @@ export interface ProviderContext {
   logger: Logger;
   /** DATA_DIR: where a development stand-in (Starpay's generated key pair) is kept. */
   dataDir: string;
-  /** A provider without its keys may stand in development ones (`npm start` outside production); never in production or tests. */
+  /** A provider without its keys may stand in development ones: outside production (server.ts); tests built in-process pass false. */
   developmentStandIns: boolean;
 }
 

@@ -86,9 +86,12 @@ async function applyFunctions(client: pg.PoolClient, functionsDir: string): Prom
       (await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_functions')).rows.map((row) => [row.name, row.checksum]),
     );
     const changed = sources.filter((source) => done.get(source.name) !== source.checksum);
-    // Functions call each other whatever their files' order (as pg_dump restores them); a body is
-    // still checked when it first runs, and the test suite runs every one.
+    // Functions call each other whatever their files' order: first every changed file with body
+    // checks off (as pg_dump restores), then again with them on, so that a broken body stops the
+    // migration here rather than at its first call. Each file can be re-run (CREATE OR REPLACE).
     await client.query('SET LOCAL check_function_bodies = off');
+    for (const { sql } of changed) await client.query(sql);
+    await client.query('SET LOCAL check_function_bodies = on');
     for (const { name, sql, checksum } of changed) {
       await client.query(sql);
       await client.query(

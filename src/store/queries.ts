@@ -52,7 +52,7 @@ export async function recordQueryAnswer(
   const run = async (db: Pick<pg.ClientBase, 'query'>): Promise<IngestResult> => {
     const { rows } = await db.query<{ outcome: IngestOutcome; event_id: string | null }>({
       text: `SELECT outcome, event_id FROM record_query_answer(
-        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz, $18)`,
+        $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 * interval '1 millisecond', $17::timestamptz, $18::text)`,
       values: [
         r.provider,
         r.kind,

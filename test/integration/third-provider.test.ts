@@ -106,6 +106,8 @@ describe('a third provider added to the registry', () => {
     const production = { NODE_ENV: 'production', OPS_API_TOKEN: 'x'.repeat(32), DATABASE_URL: 'postgres://db/receiver' };
     expect(() => loadConfig(production, MODULES)).toThrow(/STARPAY_PUBLIC_KEYS or STARPAGO_APP_SECRET or ACMEPAY_SECRET is required in production/);
     expect(() => loadConfig({ ...production, ACMEPAY_SECRET: SECRET }, MODULES)).not.toThrow();
+    // Two fragments declaring one variable would give it two meanings: refused outright.
+    expect(() => loadConfig({}, [...MODULES, { ...ACMEPAY, name: 'acmepay2' }])).toThrow(/^ACMEPAY_SECRET is declared twice \(provider acmepay2\)$/);
   });
 
   it('is served: its notify route, its orders and events, the ops filters and paths, GET /ops/providers and /openapi.json', async () => {

@@ -3,6 +3,7 @@ import { createOutboundClient } from '../../net/outbound-http.js';
 import type { QueryAnswer } from '../../domain/provider.js';
 import { BodyError, readJsonObject } from './body.js';
 import { toStateReport, updateTimeText, type Generation } from './report.js';
+import type { StarpagoKind } from './kinds.js';
 import { signParams, verifySign } from './sign.js';
 
 /**
@@ -22,7 +23,6 @@ export const STARPAGO_PATHS = {
   },
 } as const;
 
-import type { StarpagoKind } from './kinds.js';
 export type { StarpagoKind } from './kinds.js';
 
 export interface StarpagoClientOptions {
